@@ -1,0 +1,77 @@
+"""Request dependencies: the wired services, and the person behind the request's token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from escalator.app import Services
+from escalator.process import tokens
+from escalator.process.context import Ctx
+
+COOKIE = "escalator_token"
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `escalator token create`")
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def read_session(svc: ServicesDep) -> Iterator[Session]:
+    with svc.db.read() as session:
+        yield session
+
+
+ReadSession = Annotated[Session, Depends(read_session)]
+
+
+def token_from(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    if credentials is not None:
+        return credentials.credentials
+    return request.cookies.get(COOKIE)
+
+
+def current_person(
+    request: Request,
+    svc: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The person whose token came with the request (Bearer header, or the console's cookie)."""
+    token = token_from(request, credentials)
+    if not token:
+        raise HTTPException(
+            401,
+            "send an API token as 'Authorization: Bearer <token>'; "
+            "create one with `escalator token create --person NAME`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    with svc.db.read() as session:
+        person = tokens.authenticate(session, token)
+    if person is None:
+        raise HTTPException(
+            401, "the API token is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if svc.process.person(person) is None:
+        raise HTTPException(403, f"{person} is no longer in the process file")
+    return person
+
+
+Person = Annotated[str, Depends(current_person)]
+
+
+def unit_of_work(svc: ServicesDep, person: Person) -> Iterator[Ctx]:
+    """A write transaction attributed to the signed-in person."""
+    with svc.unit_of_work(person) as ctx:
+        yield ctx
+
+
+Work = Annotated[Ctx, Depends(unit_of_work)]

@@ -1,0 +1,92 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from escalator.store.models import Incident, TimelineEvent
+
+
+class ReportIn(BaseModel):
+    """A customer report taken by hand: a phone call, or typed in from an email or the forum."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=500)
+    description: str = Field(default="", max_length=20000)
+    channel: Literal["phone", "email", "forum", "manual"] = "phone"
+    caller: str | None = Field(default=None, max_length=200, description="Who called or wrote")
+    account: str | None = Field(default=None, max_length=200, description="The customer account")
+    contact: str | None = Field(default=None, max_length=200, description="Phone or email")
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(default="", max_length=5000)
+
+
+class EscalateIn(NoteIn):
+    role: str = Field(description="The role to hand the incident to, e.g. support_manager")
+    person: str | None = Field(
+        default=None, description="A holder of the role; default: who holds it now"
+    )
+
+
+class IncidentOut(BaseModel):
+    key: str
+    title: str
+    description: str
+    source: str
+    channel: str
+    status: str
+    stage: str
+    owner_role: str | None
+    owner_person: str | None
+    severity: str | None
+    reporter: str
+    details: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentOut:
+        fields = {name: getattr(incident, name) for name in cls.model_fields}
+        return cls(**fields)
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentOut]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class EventOut(BaseModel):
+    at: datetime
+    actor: str
+    kind: str
+    field: str | None
+    before: str | None = Field(serialization_alias="from")
+    after: str | None = Field(serialization_alias="to")
+    note: str
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: TimelineEvent) -> EventOut:
+        return cls(
+            at=event.at,
+            actor=event.actor,
+            kind=event.kind,
+            field=event.field,
+            before=event.before,
+            after=event.after,
+            note=event.note,
+            data=event.data,
+        )

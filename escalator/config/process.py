@@ -1,0 +1,48 @@
+"""The loaded process: the validated file plus the questions the rest of the code asks of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from escalator.config.process_schema import Person, ProcessFile
+from escalator.domain.roles import rotation_holder
+
+
+class Process:
+    def __init__(self, spec: ProcessFile) -> None:
+        self.spec = spec
+        self._roles_of: dict[str, frozenset[str]] = {}
+        for pid in spec.people:
+            self._roles_of[pid] = frozenset(
+                name for name in spec.roles if pid in self.members(name)
+            )
+
+    def person(self, pid: str) -> Person | None:
+        return self.spec.people.get(pid)
+
+    def roles_of(self, pid: str) -> frozenset[str]:
+        """Every role the person may act in: held outright or as a member of its rotation."""
+        return self._roles_of.get(pid, frozenset())
+
+    def members(self, role: str) -> list[str]:
+        spec = self.spec.roles.get(role)
+        if spec is None:
+            return []
+        if spec.rotation:
+            return list(self.spec.rotations[spec.rotation].members)
+        return list(spec.holders)
+
+    def holders_at(self, role: str, at: datetime) -> list[str]:
+        """Who holds ``role`` at ``at``: everyone listed, or the rotation's current turn."""
+        spec = self.spec.roles.get(role)
+        if spec is None:
+            return []
+        if spec.rotation:
+            rot = self.spec.rotations[spec.rotation]
+            who = rotation_holder(rot.members, anchor=rot.anchor(), shift=rot.shift, at=at)
+            return [who] if who else []
+        return list(spec.holders)
+
+    def primary(self, role: str, at: datetime) -> str | None:
+        holders = self.holders_at(role, at)
+        return holders[0] if holders else None

@@ -1,0 +1,217 @@
+"""The process file's schema: people, roles, rotations, clocks, severity and escalation.
+
+Structure is checked by pydantic; references between sections (a holder who is not a
+person, a role nobody holds) by :func:`cross_check`, which works on the raw mapping so
+that it can report alongside structural mistakes instead of after them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from escalator.domain.durations import format_duration, parse_duration
+from escalator.domain.roles import ROLES
+
+Path = tuple[str | int, ...]
+
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+UserImpact = Literal["blocked", "losing_money", "degraded", "nice_to_have"]
+BusinessImpact = Literal["losing_money", "losing_customer", "none"]
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    return parse_duration(value if isinstance(value, str) else repr(value))
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str)
+]
+
+
+def _timezone(value: Any) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown timezone {value!r}: write an IANA name like UTC, Asia/Kolkata"
+        ) from exc
+    return str(value)
+
+
+TimeZone = Annotated[str, BeforeValidator(_timezone)]
+PersonId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Link(Strict):
+    title: str
+    url: str
+
+
+class Person(Strict):
+    name: str
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+    slack: Annotated[str | None, Field(pattern=r"^[UW][A-Z0-9]{2,}$")] = None
+    phone: str | None = None
+    timezone: TimeZone = "UTC"
+
+
+class Role(Strict):
+    description: str = ""
+    holders: list[PersonId] = []
+    rotation: str | None = None
+
+
+class Rotation(Strict):
+    members: list[PersonId]
+    shift: Duration = timedelta(weeks=1)
+    start: date = date(2026, 1, 5)
+    handoff: time = time(9, 0)
+    timezone: TimeZone = "UTC"
+    filled_by: Literal["engineering_manager"] = "engineering_manager"
+
+    def anchor(self) -> datetime:
+        return datetime.combine(self.start, self.handoff, tzinfo=ZoneInfo(self.timezone))
+
+
+class Clocks(Strict):
+    triage: Duration = timedelta(minutes=30)
+    triage_warning: Duration = timedelta(minutes=10)
+    low_severity_resolution: Duration = timedelta(days=1)
+    high_severity_resolution: Duration = timedelta(hours=4)
+    on_call_ack: Duration = timedelta(minutes=15)
+    on_call_escalate_after: Duration = timedelta(hours=1)
+
+
+class Conditions(Strict):
+    users_affected_at_least: int | None = Field(default=None, ge=0)
+    account_tier: list[str] | None = None
+    user_impact: list[UserImpact] | None = None
+    business_impact: list[BusinessImpact] | None = None
+    stakeholder_priority: list[Severity] | None = None
+
+
+class SeverityRule(Strict):
+    severity: Severity
+    when: Conditions
+    reason: str = ""
+
+
+class SeverityPolicy(Strict):
+    default: Severity = "SEV4"
+    rules: list[SeverityRule] = []
+
+
+class Escalation(Strict):
+    threshold: Severity = "SEV2"
+    high_severity: list[Severity] = ["SEV1", "SEV2"]
+    low_severity_to: Literal["engineering_manager"] = "engineering_manager"
+    high_severity_to: Literal["on_call_engineer"] = "on_call_engineer"
+    on_call_escalates_to: list[Literal["sme", "engineering_manager"]] = [
+        "sme",
+        "engineering_manager",
+    ]
+
+
+class Communication(Strict):
+    by_role: Literal["second_tier"] = "second_tier"
+    cadence: dict[Severity, Duration] = {
+        "SEV1": timedelta(hours=1),
+        "SEV2": timedelta(hours=2),
+        "SEV3": timedelta(hours=4),
+        "SEV4": timedelta(days=1),
+    }
+
+
+class ProcessFile(Strict):
+    version: Literal[1]
+    name: str
+    company: str = ""
+    links: list[Link] = []
+    people: dict[PersonId, Person]
+    roles: dict[str, Role]
+    rotations: dict[str, Rotation] = {}
+    clocks: Clocks = Clocks()
+    severity: SeverityPolicy = SeverityPolicy()
+    escalation: Escalation = Escalation()
+    communication: Communication = Communication()
+
+
+def cross_check(raw: Any) -> list[tuple[Path, str]]:
+    """Mistakes between sections, found on the raw mapping (tolerating structural ones)."""
+    if not isinstance(raw, dict):
+        return []
+    problems: list[tuple[Path, str]] = []
+    people = raw.get("people")
+    known = set(people) if isinstance(people, dict) else set()
+    rotations = raw.get("rotations") if isinstance(raw.get("rotations"), dict) else {}
+    assert isinstance(rotations, dict)
+
+    def person_ref(path: Path, value: Any) -> None:
+        if isinstance(value, str) and re.match(r"^[a-z]", value) and value not in known:
+            hint = ", ".join(sorted(known)) or "none defined"
+            problems.append(
+                (path, f"{value!r} is not a person: define it under people (known: {hint})")
+            )
+
+    roles = raw.get("roles")
+    if isinstance(roles, dict):
+        for name in ROLES:
+            if name not in roles:
+                problems.append(
+                    (("roles",), f"role {name} is missing: add it with holders or a rotation")
+                )
+        for name, spec in roles.items():
+            if name not in ROLES:
+                problems.append(
+                    (("roles", name), f"unknown role {name!r}: roles are " + ", ".join(ROLES))
+                )
+                continue
+            if not isinstance(spec, dict):
+                continue
+            holders = spec.get("holders") or []
+            rotation = spec.get("rotation")
+            if isinstance(holders, list):
+                for i, who in enumerate(holders):
+                    person_ref(("roles", name, "holders", i), who)
+            if holders and rotation:
+                problems.append(
+                    (("roles", name), f"role {name} has both holders and a rotation: keep one")
+                )
+            elif not holders and not rotation:
+                problems.append(
+                    (
+                        ("roles", name),
+                        f"nobody holds role {name}: list holders (people) or name a rotation",
+                    )
+                )
+            elif rotation and rotation not in rotations:
+                problems.append(
+                    (
+                        ("roles", name, "rotation"),
+                        f"rotation {rotation!r} is not defined: add it under rotations",
+                    )
+                )
+    for rname, rot in rotations.items():
+        if not isinstance(rot, dict):
+            continue
+        members = rot.get("members")
+        if isinstance(members, list):
+            if not members:
+                problems.append(
+                    (("rotations", rname, "members"), "a rotation needs at least one member")
+                )
+            for i, who in enumerate(members):
+                person_ref(("rotations", rname, "members", i), who)
+    return problems

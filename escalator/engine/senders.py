@@ -1,0 +1,46 @@
+"""Outbound channels as seen by the dispatcher: a Protocol, its failure types, and the console."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+log = logging.getLogger("escalator.console")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    id: int
+    channel: str
+    destination: str
+    subject: str
+    body: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    attempt: int
+
+
+class TemporaryFailure(Exception):
+    """Try again later; ``retry_after`` is the peer's own request (e.g. HTTP Retry-After)."""
+
+    def __init__(self, reason: str, retry_after: timedelta | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help (bad request, unknown destination): dead-letter it now."""
+
+
+class Sender(Protocol):
+    def send(self, message: Outgoing) -> None: ...
+
+
+class ConsoleSender:
+    """The channel that needs no configuration: the outbox row itself is the record, shown
+    on the console's Messages page; this only logs the delivery."""
+
+    def send(self, message: Outgoing) -> None:
+        log.info("to %s: %s", message.destination, message.subject)

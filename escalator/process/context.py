@@ -1,0 +1,24 @@
+"""What every use case is handed: one open transaction, the process, the time and who acts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from escalator.config.process import Process
+
+SYSTEM = "system"  # the actor for changes the engine makes by itself
+
+
+@dataclass(frozen=True)
+class Ctx:
+    session: Session
+    process: Process
+    now: datetime
+    actor: str
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"

@@ -1,0 +1,106 @@
+"""Acknowledge, escalate, resolve, reopen and close: the lifecycle moves people make by hand."""
+
+from __future__ import annotations
+
+from escalator.domain import lifecycle
+from escalator.domain.lifecycle import Action
+from escalator.domain.permissions import check_action, check_escalation
+from escalator.domain.roles import ROLES
+from escalator.process.context import SYSTEM, Ctx
+from escalator.process.errors import InvalidInput
+from escalator.process.notify import notify
+from escalator.process.records import cancel_timers, load, record, state_of
+from escalator.store.models import Incident, TimelineEvent
+
+TRIAGE_TIMERS = ("triage.deadline",)
+
+
+def _roles(ctx: Ctx) -> frozenset[str]:
+    return ctx.process.roles_of(ctx.actor)
+
+
+def _apply(
+    ctx: Ctx, incident: Incident, action: Action, note: str, **kwargs: str | None
+) -> TimelineEvent:
+    """Move the incident, write one timeline event per changed field, return the first."""
+    before = state_of(incident)
+    after = lifecycle.apply(before, action, **kwargs)
+    incident.status = after.status.value
+    incident.stage = after.stage.value
+    incident.owner_role = after.owner_role
+    incident.owner_person = after.owner_person
+    incident.updated_at = ctx.now
+    changes = lifecycle.diff(before, after)
+    first = record(ctx, incident, action.value, note=note, change=changes[0] if changes else None)
+    for change in changes[1:]:
+        record(ctx, incident, action.value, change=change)
+    return first
+
+
+def acknowledge(ctx: Ctx, key: str, *, note: str = "") -> Incident:
+    check_action(ctx.actor, _roles(ctx), "incident.acknowledge")
+    incident = load(ctx, key)
+    _apply(ctx, incident, Action.ACKNOWLEDGE, note, actor=ctx.actor)
+    incident.acknowledged_at = ctx.now
+    return incident
+
+
+def escalate(
+    ctx: Ctx, key: str, *, to_role: str, to_person: str | None = None, note: str = ""
+) -> Incident:
+    """Hand the incident to ``to_role`` (its current holder, or ``to_person`` who holds it)."""
+    if to_role not in ROLES:
+        raise InvalidInput("role", f"unknown role {to_role!r}; roles are {', '.join(ROLES)}")
+    if ctx.actor != SYSTEM:
+        check_escalation(ctx.actor, _roles(ctx), to_role)
+    holders = ctx.process.holders_at(to_role, ctx.now)
+    if to_person is not None and to_person not in ctx.process.members(to_role):
+        raise InvalidInput("person", f"{to_person!r} does not hold role {to_role}")
+    incident = load(ctx, key)
+    target = to_person or (holders[0] if holders else None)
+    event = _apply(ctx, incident, Action.ESCALATE, note, to_role=to_role, to_person=target)
+    cancel_timers(ctx, incident, TRIAGE_TIMERS)
+    people = [target] if target else holders
+    notify(
+        ctx,
+        incident,
+        people=people,
+        subject=f"Escalated to you ({to_role}): {incident.title}",
+        body=note,
+        because=event,
+    )
+    return incident
+
+
+def resolve(ctx: Ctx, key: str, *, note: str = "") -> Incident:
+    check_action(ctx.actor, _roles(ctx), "incident.resolve")
+    incident = load(ctx, key)
+    event = _apply(ctx, incident, Action.RESOLVE, note)
+    incident.resolved_at = ctx.now
+    cancel_timers(ctx, incident)
+    watchers = [p for p in (incident.owner_person,) if p and p != ctx.actor]
+    notify(
+        ctx,
+        incident,
+        people=watchers,
+        subject=f"Resolved: {incident.title}",
+        body=note,
+        because=event,
+    )
+    return incident
+
+
+def reopen(ctx: Ctx, key: str, *, note: str = "") -> Incident:
+    check_action(ctx.actor, _roles(ctx), "incident.reopen")
+    incident = load(ctx, key)
+    _apply(ctx, incident, Action.REOPEN, note)
+    incident.resolved_at = None
+    return incident
+
+
+def close(ctx: Ctx, key: str, *, note: str = "") -> Incident:
+    """Close after the post mortem; only the managers may."""
+    check_action(ctx.actor, _roles(ctx), "incident.close")
+    incident = load(ctx, key)
+    _apply(ctx, incident, Action.CLOSE, note)
+    return incident

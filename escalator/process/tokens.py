@@ -1,0 +1,70 @@
+"""API tokens: created for a person, shown once, kept only as a SHA-256 digest."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from escalator.process.context import Ctx
+from escalator.process.errors import InvalidInput, NotFound
+from escalator.store.models import ApiToken
+
+PREFIX = "esc_"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewToken:
+    id: int
+    person: str
+    token: str
+
+
+def create(ctx: Ctx, *, person: str, name: str = "") -> NewToken:
+    if ctx.process.person(person) is None:
+        known = ", ".join(sorted(ctx.process.spec.people))
+        raise InvalidInput("person", f"{person!r} is not in the process file (known: {known})")
+    token = PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        person=person,
+        name=name,
+        token_hash=digest(token),
+        prefix=token[: len(PREFIX) + 6],
+        created_at=ctx.now,
+        created_by=ctx.actor,
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    return NewToken(row.id, person, token)
+
+
+def authenticate(session: Session, token: str) -> str | None:
+    """The person a live token belongs to, or None."""
+    if not token.startswith(PREFIX):
+        return None
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None))
+    ).one_or_none()
+    return row.person if row else None
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.id)).all())
+
+
+def revoke(ctx: Ctx, token_id: int, *, at: datetime | None = None) -> None:
+    result = ctx.session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=at or ctx.now)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound(f"no live token with id {token_id}")

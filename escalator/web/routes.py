@@ -1,0 +1,233 @@
+"""The web console: server-rendered pages, refreshed live with htmx polling."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from escalator.api.deps import COOKIE, ServicesDep
+from escalator.app import Services
+from escalator.domain.durations import format_duration
+from escalator.domain.lifecycle import IllegalTransition, Status
+from escalator.domain.permissions import Forbidden
+from escalator.domain.roles import ROLES
+from escalator.process import alert, incident_actions, queries, tokens
+from escalator.process.errors import InvalidInput, NotFound
+
+templates = Jinja2Templates(directory=str(resources.files("escalator.web") / "templates"))
+router = APIRouter(include_in_schema=False)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
+
+
+templates.env.filters["when"] = _when
+
+
+def _signed_in(request: Request, svc: Services) -> str | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    with svc.db.read() as session:
+        return tokens.authenticate(session, token)
+
+
+def _page(
+    request: Request, name: str, person: str | None, code: int = 200, **context: Any
+) -> HTMLResponse:
+    svc: Services = request.app.state.services
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"person": person, "process": svc.process.spec, **context},
+        status_code=code,
+    )
+
+
+def _to_login() -> RedirectResponse:
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/")
+def home(request: Request, svc: ServicesDep) -> Response:
+    return RedirectResponse("/incidents" if _signed_in(request, svc) else "/login", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request) -> HTMLResponse:
+    return _page(request, "login.html", None)
+
+
+@router.post("/login")
+def login(request: Request, svc: ServicesDep, token: Annotated[str, Form()] = "") -> Response:
+    with svc.db.read() as session:
+        person = tokens.authenticate(session, token.strip())
+    if person is None:
+        return _page(
+            request,
+            "login.html",
+            None,
+            code=401,
+            error="That token is unknown or revoked. "
+            "Create one with: escalator token create --person NAME",
+        )
+    response = RedirectResponse("/incidents", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=svc.settings.cookie_secure,
+        max_age=30 * 86400,
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = _to_login()
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/incidents")
+def incidents(request: Request, svc: ServicesDep, status: str = "") -> Response:
+    person = _signed_in(request, svc)
+    if person is None:
+        return _to_login()
+    with svc.db.read() as session:
+        page = queries.list_incidents(session, status=status or None, limit=200)
+    template = "_incident_rows.html" if request.headers.get("HX-Request") else "incidents.html"
+    return _page(request, template, person, page=page, status=status, statuses=list(Status))
+
+
+@router.get("/incidents/{key}")
+def incident(request: Request, svc: ServicesDep, key: str) -> Response:
+    person = _signed_in(request, svc)
+    if person is None:
+        return _to_login()
+    return _incident_page(request, svc, person, key)
+
+
+def _incident_page(
+    request: Request, svc: Services, person: str, key: str, *, error: str = "", code: int = 200
+) -> Response:
+    now = svc.clock.now()
+    try:
+        with svc.db.read() as session:
+            item = queries.get_incident(session, key)
+            events = queries.timeline(session, item)
+            clocks = [
+                {"kind": t.kind, "due_at": t.due_at, "left": _left(t.due_at, now)}
+                for t in queries.pending_timers(session, item)
+            ]
+    except NotFound as exc:
+        return _page(request, "error.html", person, code=404, error=str(exc))
+    partial = request.headers.get("HX-Request") and request.query_params.get("part") == "timeline"
+    return _page(
+        request,
+        "_timeline.html" if partial else "incident.html",
+        person,
+        code=code,
+        incident=item,
+        events=events,
+        clocks=clocks,
+        roles=ROLES,
+        error=error,
+    )
+
+
+def _left(due_at: datetime, now: datetime) -> str:
+    seconds = int((due_at - now).total_seconds())
+    if seconds <= 0:
+        return "overdue"
+    return "in " + format_duration(timedelta(seconds=seconds))
+
+
+@router.post("/incidents/{key}/{action}")
+def act(
+    request: Request,
+    svc: ServicesDep,
+    key: str,
+    action: str,
+    note: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+) -> Response:
+    person = _signed_in(request, svc)
+    if person is None:
+        return _to_login()
+    simple = {
+        "acknowledge": incident_actions.acknowledge,
+        "resolve": incident_actions.resolve,
+        "reopen": incident_actions.reopen,
+        "close": incident_actions.close,
+    }
+    try:
+        with svc.unit_of_work(person) as ctx:
+            if action == "escalate":
+                incident_actions.escalate(ctx, key, to_role=role, note=note)
+            elif action in simple:
+                simple[action](ctx, key, note=note)
+            else:
+                raise NotFound(f"no action {action!r}")
+    except (IllegalTransition, Forbidden, InvalidInput, NotFound) as exc:
+        code = {IllegalTransition: 409, Forbidden: 403, InvalidInput: 422, NotFound: 404}[type(exc)]
+        return _incident_page(request, svc, person, key, error=str(exc), code=code)
+    return RedirectResponse(f"/incidents/{key}", status_code=303)
+
+
+@router.get("/report")
+def report_form(request: Request, svc: ServicesDep) -> Response:
+    person = _signed_in(request, svc)
+    return _page(request, "report.html", person) if person else _to_login()
+
+
+@router.post("/report")
+def report(
+    request: Request,
+    svc: ServicesDep,
+    title: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    channel: Annotated[str, Form()] = "phone",
+    caller: Annotated[str, Form()] = "",
+    account: Annotated[str, Form()] = "",
+) -> Response:
+    person = _signed_in(request, svc)
+    if person is None:
+        return _to_login()
+    if not title.strip() or channel not in alert.CUSTOMER_CHANNELS:
+        return _page(
+            request,
+            "report.html",
+            person,
+            code=422,
+            error="Give the report a title, and a channel of phone, email, forum or manual.",
+        )
+    with svc.unit_of_work(person) as ctx:
+        item = alert.report(
+            ctx,
+            title=title.strip(),
+            description=description,
+            channel=channel,
+            caller=caller or None,
+            account=account or None,
+        )
+        key = item.key
+    return RedirectResponse(f"/incidents/{key}", status_code=303)
+
+
+@router.get("/messages")
+def messages(request: Request, svc: ServicesDep) -> Response:
+    person = _signed_in(request, svc)
+    if person is None:
+        return _to_login()
+    with svc.db.read() as session:
+        rows = queries.messages(session, limit=200)
+    template = "_message_rows.html" if request.headers.get("HX-Request") else "messages.html"
+    return _page(request, template, person, messages=rows)

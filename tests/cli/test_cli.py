@@ -1,0 +1,104 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from escalator.cli import app
+from tests.unit.test_process_file import THREE_MISTAKES
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def database(monkeypatch: pytest.MonkeyPatch, database_url: str) -> str:
+    monkeypatch.setenv("ESCALATOR_DATABASE_URL", database_url)
+    monkeypatch.delenv("ESCALATOR_PROCESS_FILE", raising=False)
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 0, result.output
+    return database_url
+
+
+def test_check_passes_the_default_and_names_every_mistake(tmp_path: Path) -> None:
+    ok = runner.invoke(app, ["check"])
+    assert ok.exit_code == 0 and "7 people, 7 roles, 2 rotations" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(THREE_MISTAKES)
+    result = runner.invoke(app, ["check", str(bad)])
+    assert result.exit_code == 1
+    assert "3 problems" in result.stderr
+    for line in (7, 10, 14):
+        assert f"{bad}:{line}:" in result.stderr
+
+
+def test_commands_refuse_to_start_on_a_bad_process_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(THREE_MISTAKES)
+    monkeypatch.setenv("ESCALATOR_PROCESS_FILE", str(bad))
+    for command in (["serve"], ["worker", "--once"], ["incidents", "list"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, command
+        assert "roles.support_manager.colour" in result.stderr
+
+
+def test_token_create_prints_the_token_alone_on_the_last_line() -> None:
+    result = runner.invoke(app, ["token", "create", "--person", "raja"])
+    assert result.exit_code == 0
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("esc_") and len(token) > 40
+    assert token not in result.stderr and "shown once" in result.stderr
+    listed = runner.invoke(app, ["token", "list"])
+    assert "raja" in listed.stdout and token not in listed.stdout
+    unknown = runner.invoke(app, ["token", "create", "--person", "bob"])
+    assert unknown.exit_code == 2 and "'bob' is not in the process file" in unknown.stderr
+
+
+def test_report_then_list_show_and_act(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    opened = runner.invoke(
+        app,
+        [
+            "report",
+            "--title",
+            "Forum: prices wrong",
+            "--as",
+            "santhosh",
+            "--channel",
+            "forum",
+            "--account",
+            "acme",
+        ],
+    )
+    assert opened.exit_code == 0, opened.output
+    assert opened.stdout.strip().splitlines()[-1] == "INC-1"
+    listed = json.loads(runner.invoke(app, ["incidents", "list", "--json"]).stdout)
+    assert [(i["key"], i["channel"], i["details"]) for i in listed] == [
+        ("INC-1", "forum", {"account": "acme"})
+    ]
+    ack = runner.invoke(app, ["incidents", "ack", "INC-1", "--as", "dinesh"])
+    assert ack.exit_code == 0
+    shown = json.loads(runner.invoke(app, ["incidents", "show", "INC-1", "--json"]).stdout)
+    assert shown["status"] == "acknowledged"
+    assert shown["timeline"][1] | {"at": None} == {
+        "at": None,
+        "actor": "dinesh",
+        "kind": "acknowledge",
+        "field": "status",
+        "from": "open",
+        "to": "acknowledged",
+        "note": "",
+        "data": {},
+    }
+    table = runner.invoke(app, ["incidents", "show", "INC-1"])
+    assert "acknowledge" in table.stdout and "open → acknowledged" in table.stdout
+
+
+def test_errors_go_to_stderr_with_a_non_zero_exit() -> None:
+    assert runner.invoke(app, ["incidents", "show", "INC-9"]).exit_code == 1
+    nobody = runner.invoke(app, ["report", "--title", "x", "--as", "bob"])
+    assert nobody.exit_code == 2 and "--as 'bob' is not a person" in nobody.stderr
+    runner.invoke(app, ["report", "--title", "x", "--as", "noah"])
+    refused = runner.invoke(app, ["incidents", "escalate", "INC-1", "--to", "sme", "--as", "noah"])
+    assert refused.exit_code == 1 and "needs the role" in refused.stderr

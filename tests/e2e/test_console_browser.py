@@ -1,0 +1,64 @@
+"""The console in real Chromium: sign in, open an incident reported via the API, watch its
+timeline, act on it, and see a change made elsewhere appear without reloading."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx2 as httpx
+import pytest
+from playwright.sync_api import Browser, expect
+
+from escalator.api.server import create_app
+from escalator.app import Services
+from tests.e2e.live import serving
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sign_in_open_an_incident_and_follow_its_timeline(
+    svc: Services, token_for: Callable[[str], str], browser: Browser
+) -> None:
+    santhosh, dinesh = token_for("santhosh"), token_for("dinesh")
+    with serving(create_app(svc, run_worker=False)) as base:
+        api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {dinesh}"})
+        created = api.post(
+            "/api/v1/incidents", json={"title": "Pricing page 500s", "caller": "Ann"}
+        )
+        assert created.status_code == 201
+
+        page = browser.new_page()
+        page.goto(f"{base}/incidents")
+        expect(page).to_have_url(f"{base}/login")
+        page.fill("#token", "esc_wrong")
+        page.click("button[type=submit]")
+        expect(page.get_by_role("alert")).to_contain_text("unknown or revoked")
+
+        page.fill("#token", santhosh)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(f"{base}/incidents")
+        expect(page.locator("header")).to_contain_text("Signed in as santhosh")
+        page.click("text=INC-1")
+        expect(page.locator("h1")).to_contain_text("Pricing page 500s")
+        timeline = page.locator("#timeline")
+        expect(timeline).to_contain_text("dinesh opened")
+        expect(page.locator(".clocks")).to_contain_text("triage.deadline")
+
+        page.click("button:has-text('Acknowledge')")
+        expect(page.locator("#status")).to_have_text("acknowledged")
+        expect(timeline).to_contain_text("santhosh acknowledge: status open → acknowledged")
+
+        assert (
+            api.post("/api/v1/incidents/INC-1/resolve", json={"note": "rolled back"}).status_code
+            == 200
+        )
+        expect(timeline).to_contain_text(
+            "dinesh resolve: status acknowledged → resolved", timeout=10_000
+        )
+        expect(timeline).to_contain_text("rolled back")
+
+        page.click("button:has-text('Resolve')")
+        expect(page.get_by_role("alert")).to_contain_text(
+            "cannot resolve an incident that is resolved"
+        )
+        page.close()

@@ -1,0 +1,49 @@
+"""`escalator serve` as a user starts it: a fresh SQLite file, migrated on start, answering."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+
+from tests.e2e.live import free_port
+
+
+def test_serve_starts_on_a_fresh_database_and_serves_console_and_docs(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "ESCALATOR_DATABASE_URL": f"sqlite:///{tmp_path}/var/escalator.db",
+        "ESCALATOR_PORT": str(port),
+    }
+    env.pop("ESCALATOR_PROCESS_FILE", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "escalator", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "escalator serve did not become ready"
+            time.sleep(0.1)
+        assert httpx.get(f"{base}/docs").status_code == 200
+        login = httpx.get(f"{base}/", follow_redirects=True)
+        assert login.url.path == "/login" and "API token" in login.text
+        assert httpx.get(f"{base}/static/htmx.min.js").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert (tmp_path / "var" / "escalator.db").exists()

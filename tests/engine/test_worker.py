@@ -1,0 +1,166 @@
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from escalator.app import Services
+from escalator.engine.senders import Outgoing, PermanentFailure, TemporaryFailure
+from escalator.process import alert, incident_actions, queries
+from escalator.store.models import OutboxMessage, Timer
+from tests.fakes import FakeClock
+
+
+class Recorder:
+    """A sender whose next outcomes the test scripts; it records every attempt."""
+
+    def __init__(self) -> None:
+        self.attempts: list[Outgoing] = []
+        self.script: list[Exception] = []
+
+    def send(self, message: Outgoing) -> None:
+        self.attempts.append(message)
+        if self.script:
+            raise self.script.pop(0)
+
+
+@pytest.fixture
+def recorder(svc: Services) -> Recorder:
+    rec = Recorder()
+    svc.senders["console"] = rec
+    return rec
+
+
+def report(svc: Services) -> str:
+    with svc.unit_of_work("santhosh") as ctx:
+        return alert.report(ctx, title="Checkout prices missing").key
+
+
+def kinds(svc: Services, key: str) -> list[str]:
+    with svc.db.read() as s:
+        return [e.kind for e in queries.timeline(s, queries.get_incident(s, key))]
+
+
+def test_the_triage_deadline_fires_once_at_thirty_minutes_and_tells_the_manager(
+    svc: Services, clock: FakeClock, recorder: Recorder
+) -> None:
+    key = report(svc)
+    worker = svc.worker("w1")
+    worker.run_once()
+    recorder.attempts.clear()
+    clock.advance(timedelta(minutes=29, seconds=59))
+    worker.run_once()
+    assert "triage_breached" not in kinds(svc, key)
+    assert recorder.attempts == []
+    clock.advance(timedelta(seconds=1))
+    worker.run_once()
+    worker.run_once()
+    assert kinds(svc, key).count("triage_breached") == 1
+    assert [(m.destination, m.subject) for m in recorder.attempts] == [
+        ("dinesh", f"[{key}] Triage overdue (30m): Checkout prices missing")
+    ]
+    with svc.db.read() as s:
+        timer = s.scalars(select(Timer)).one()
+        assert (timer.state, timer.fired_by, timer.late_ms) == ("fired", "w1", 0)
+
+
+def test_a_worker_that_was_down_fires_late_and_says_how_late(
+    svc: Services, clock: FakeClock
+) -> None:
+    key = report(svc)
+    clock.advance(timedelta(hours=2))
+    svc.worker().run_once()
+    with svc.db.read() as s:
+        incident = queries.get_incident(s, key)
+        [breach] = [e for e in queries.timeline(s, incident) if e.kind == "triage_breached"]
+        assert breach.data["late_seconds"] == 90 * 60
+        assert s.scalars(select(Timer)).one().late_ms == 90 * 60 * 1000
+
+
+def test_escalating_in_time_stops_the_triage_clock(svc: Services, clock: FakeClock) -> None:
+    key = report(svc)
+    with svc.unit_of_work("santhosh") as ctx:
+        incident_actions.escalate(ctx, key, to_role="support_manager")
+    clock.advance(timedelta(hours=1))
+    svc.worker().run_once()
+    assert "triage_breached" not in kinds(svc, key)
+
+
+def test_a_failing_message_is_retried_with_backoff_then_delivered(
+    svc: Services, clock: FakeClock, recorder: Recorder
+) -> None:
+    report(svc)
+    recorder.script = [TemporaryFailure("503 from peer"), TemporaryFailure("still down")]
+    worker = svc.worker()
+    worker.run_once()  # two messages (santhosh, dinesh): first fails, second fails
+    assert len(recorder.attempts) == 2
+    worker.run_once()
+    assert len(recorder.attempts) == 2, "nothing is retried before its backoff"
+    clock.advance(timedelta(seconds=3))
+    worker.run_once()
+    assert len(recorder.attempts) == 4
+    with svc.db.read() as s:
+        rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [(r.state, r.attempts, r.last_error) for r in rows] == [("sent", 2, None)] * 2
+
+
+def test_retry_after_is_honoured(svc: Services, clock: FakeClock, recorder: Recorder) -> None:
+    report(svc)
+    recorder.script = [TemporaryFailure("429", retry_after=timedelta(seconds=45))]
+    worker = svc.worker()
+    worker.run_once()
+    clock.advance(timedelta(seconds=44))
+    worker.run_once()
+    assert len(recorder.attempts) == 2  # the 429'd one waits; the other went through
+    clock.advance(timedelta(seconds=1))
+    worker.run_once()
+    assert len(recorder.attempts) == 3
+
+
+def test_permanent_failures_and_exhausted_retries_are_dead_lettered_not_dropped(
+    make_services: object, database_url: str, clock: FakeClock
+) -> None:
+    svc = make_services(database_url, outbox_max_attempts=3)  # type: ignore[operator]
+    rec = Recorder()
+    svc.senders["console"] = rec
+    report(svc)
+    rec.script = [PermanentFailure("channel_not_found")] + [TemporaryFailure("down")] * 3
+    worker = svc.worker()
+    for _ in range(6):
+        worker.run_once()
+        clock.advance(timedelta(minutes=1))
+    with svc.db.read() as s:
+        rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [(r.state, r.attempts, r.last_error) for r in rows] == [
+            ("dead", 1, "channel_not_found"),
+            ("dead", 3, "down"),
+        ]
+        assert queries.backlog(s, clock.now()).outbox_by_state == {"dead": 2}
+
+
+def test_a_message_for_an_unconfigured_channel_is_dead_lettered_with_the_reason(
+    svc: Services,
+) -> None:
+    report(svc)
+    del svc.senders["console"]
+    svc.worker().run_once()
+    with svc.db.read() as s:
+        reasons = {r.last_error for r in s.scalars(select(OutboxMessage)).all()}
+    assert reasons == {"no sender configured for channel 'console'"}
+
+
+def test_a_broken_handler_fails_its_timer_and_not_the_batch(
+    svc: Services, clock: FakeClock
+) -> None:
+    first, second = report(svc), report(svc)
+
+    def explode(ctx: object, incident: object, timer: object) -> None:
+        raise RuntimeError("boom")
+
+    worker = svc.worker()
+    worker.handlers = {"triage.deadline": explode}
+    clock.advance(timedelta(hours=1))
+    worker.run_once()
+    with svc.db.read() as s:
+        states = [(t.state, t.error) for t in s.scalars(select(Timer).order_by(Timer.id)).all()]
+    assert states == [("failed", "RuntimeError: boom")] * 2
+    assert first != second

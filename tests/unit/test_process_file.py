@@ -1,0 +1,138 @@
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from escalator.config.process_loader import (
+    ProcessFileError,
+    default_process_text,
+    load_process,
+    parse_process,
+)
+from escalator.domain.roles import ROLES
+
+
+def test_the_default_process_encodes_the_seed() -> None:
+    process = load_process()
+    spec = process.spec
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    assert process.holders_at("first_tier", now) == ["santhosh", "dinesh"]
+    assert process.holders_at("support_manager", now) == ["dinesh"]
+    assert process.holders_at("second_tier", now) == ["noah"]
+    assert process.holders_at("engineering_manager", now) == ["raja"]
+    assert process.holders_at("engineering_council", now) == [
+        "jonathan",
+        "raja",
+        "vijay",
+        "michael",
+    ]
+    for rotating in ("on_call_engineer", "sme"):
+        role = spec.roles[rotating]
+        assert role.rotation and spec.rotations[role.rotation].filled_by == "engineering_manager"
+        assert len(process.holders_at(rotating, now)) == 1
+    assert spec.clocks.triage == timedelta(minutes=30)
+    assert spec.clocks.low_severity_resolution == timedelta(days=1)
+    assert spec.clocks.high_severity_resolution == timedelta(hours=4)
+    assert spec.clocks.on_call_escalate_after == timedelta(hours=1)
+    assert set(spec.roles) == set(ROLES)
+    assert process.roles_of("dinesh") == {"first_tier", "support_manager"}
+
+
+THREE_MISTAKES = """\
+version: 1
+name: Three mistakes
+people:
+  raja: {name: Raja, email: raja@example.com}
+roles:
+  first_tier: {holders: [raja]}
+  support_manager: {holders: [raja], colour: blue}
+  second_tier: {holders: [raja]}
+  engineering_manager: {holders: [raja]}
+  engineering_council: {holders: [raja, bob]}
+  on_call_engineer: {holders: [raja]}
+  sme: {holders: [raja]}
+clocks:
+  triage: half an hour
+"""
+
+
+def test_check_names_all_three_mistakes_with_lines(tmp_path: Path) -> None:
+    path = tmp_path / "process.yaml"
+    path.write_text(THREE_MISTAKES)
+    with pytest.raises(ProcessFileError) as err:
+        load_process(path)
+    found = [(p.line, p.path) for p in err.value.problems]
+    assert found == [
+        (7, "roles.support_manager.colour"),
+        (10, "roles.engineering_council.holders[1]"),
+        (14, "clocks.triage"),
+    ]
+    text = str(err.value)
+    assert f"{path}:7: roles.support_manager.colour: unknown key 'colour'" in text
+    assert "'bob' is not a person: define it under people" in text
+    assert "like 90s, 30m, 4h, 1d" in text
+
+
+def test_a_role_nobody_holds_and_a_missing_role_are_named() -> None:
+    text = THREE_MISTAKES.replace("  sme: {holders: [raja]}\n", "").replace(
+        "on_call_engineer: {holders: [raja]}", "on_call_engineer: {}"
+    )
+    with pytest.raises(ProcessFileError) as err:
+        parse_process(text)
+    messages = str(err.value)
+    assert "nobody holds role on_call_engineer" in messages
+    assert "role sme is missing" in messages
+
+
+def test_duplicate_keys_are_mistakes_not_silent_overwrites() -> None:
+    text = default_process_text().replace("clocks:\n", "clocks:\n  triage: 5m\n", 1)
+    with pytest.raises(ProcessFileError, match="'triage' is written twice"):
+        parse_process(text)
+
+
+def test_yaml_syntax_errors_point_at_the_line() -> None:
+    with pytest.raises(ProcessFileError) as err:
+        parse_process("version: 1\nname: [unclosed\npeople: {}\n", filename="p.yaml")
+    assert err.value.problems[0].line >= 2
+    assert "not valid YAML" in str(err.value)
+
+
+def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ProcessFileError, match="cannot read the file"):
+        load_process(tmp_path / "nope.yaml")
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=200))
+def test_any_text_loads_or_raises_a_process_file_error(text: str) -> None:
+    try:
+        parse_process(text)
+    except ProcessFileError as err:
+        assert err.problems
+
+
+mutations = st.sampled_from(
+    [
+        ("people", None),
+        ("roles", {"first_tier": "nobody"}),
+        ("clocks", {"triage": 30}),
+        ("rotations", {"on_call": {"members": []}}),
+        ("severity", {"rules": [{"severity": "SEV9", "when": {}}]}),
+        ("version", 2),
+        ("escalation", []),
+    ]
+)
+
+
+@settings(max_examples=50, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(mutations, min_size=1, max_size=3, unique_by=lambda m: m[0]))
+def test_broken_sections_are_reported_never_crash(changes: list[tuple[str, object]]) -> None:
+    data = yaml.safe_load(default_process_text())
+    for key, value in changes:
+        data[key] = value
+    with pytest.raises(ProcessFileError) as err:
+        parse_process(yaml.safe_dump(data))
+    assert all(p.line >= 1 for p in err.value.problems)
