@@ -14,8 +14,14 @@ from escalator.config.settings import Settings
 from escalator.engine.clock import Clock, SystemClock
 from escalator.engine.senders import ConsoleSender, Sender
 from escalator.engine.worker import Worker
-from escalator.process.context import Ctx
-from escalator.process.notify import CONSOLE
+from escalator.integrations.outbound.http_get import HttpGetSender
+from escalator.integrations.outbound.pagerduty import PagerDutySender
+from escalator.integrations.outbound.slack import SlackSender
+from escalator.integrations.outbound.smtp import SmtpSender
+from escalator.process.announce import PAGERDUTY, SLACK
+from escalator.process.context import Channels, Ctx
+from escalator.process.notify import CONSOLE, EMAIL
+from escalator.process.subscriptions import SNS_CONFIRM
 from escalator.store.db import Database
 
 
@@ -26,12 +32,19 @@ class Services:
     db: Database
     clock: Clock
     senders: dict[str, Sender] = field(default_factory=dict)
+    channels: Channels = field(default_factory=Channels)
 
     @contextmanager
     def unit_of_work(self, actor: str) -> Iterator[Ctx]:
         """One transaction in which ``actor`` changes things; commits when the block ends."""
         with self.db.write() as session:
-            yield Ctx(session=session, process=self.process, now=self.clock.now(), actor=actor)
+            yield Ctx(
+                session=session,
+                process=self.process,
+                now=self.clock.now(),
+                actor=actor,
+                channels=self.channels,
+            )
 
     def worker(self, worker_id: str | None = None) -> Worker:
         return Worker(
@@ -42,18 +55,55 @@ class Services:
             worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
             batch=self.settings.worker_batch,
             max_attempts=self.settings.outbox_max_attempts,
+            channels=self.channels,
         )
+
+
+def senders_for(settings: Settings, process: Process) -> tuple[dict[str, Sender], Channels]:
+    """The console always; Slack, PagerDuty and email when their settings are present."""
+    senders: dict[str, Sender] = {CONSOLE: ConsoleSender(), SNS_CONFIRM: HttpGetSender()}
+    if settings.slack_bot_token:
+        senders[SLACK] = SlackSender(
+            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+        )
+    default_key = settings.pagerduty_routing_key
+    service_keys = {
+        name: s.pagerduty_routing_key
+        for name, s in process.spec.services.items()
+        if s.pagerduty_routing_key
+    }
+
+    def routing_key_for(service: str) -> str | None:
+        if service in service_keys:
+            return service_keys[service]
+        return default_key.get_secret_value() if default_key else None
+
+    if default_key or service_keys:
+        senders[PAGERDUTY] = PagerDutySender(
+            url=settings.pagerduty_events_url, routing_key_for=routing_key_for
+        )
+    if settings.smtp_url:
+        senders[EMAIL] = SmtpSender(
+            settings.smtp_url.get_secret_value(), sender=settings.email_from
+        )
+    channels = Channels(
+        slack=SLACK in senders,
+        pagerduty_default_key=default_key is not None,
+        email=EMAIL in senders,
+    )
+    return senders, channels
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Services:
     """Everything the faces need; raises ProcessFileError on a bad process file."""
     settings = settings or Settings()
     process = load_process(settings.process_file)
-    senders: dict[str, Sender] = {CONSOLE: ConsoleSender()}
+    senders, channels = senders_for(settings, process)
     return Services(
         settings=settings,
         process=process,
         db=Database(settings.database_url),
         clock=clock or SystemClock(),
         senders=senders,
+        channels=channels,
     )

@@ -17,10 +17,14 @@ from sqlalchemy import create_engine, text
 from escalator.api.server import create_app
 from escalator.app import Services, build
 from escalator.config.settings import Settings
-from escalator.process import tokens
+from escalator.process import integrations, tokens
 from escalator.store import migrate
 from escalator.store.db import normalize_url
 from tests.fakes import FakeClock
+from tests.fakes.pagerduty import ROUTING_KEY, FakePagerDuty
+from tests.fakes.slack import TOKEN as SLACK_TOKEN
+from tests.fakes.slack import FakeSlack
+from tests.fakes.sns import FakeSns
 
 PG_URL = os.environ.get("ESCALATOR_TEST_DATABASE_URL", "")
 STRICT = os.environ.get("ESCALATOR_TEST_STRICT") == "1"
@@ -106,3 +110,62 @@ def auth(token_for: Callable[[str], str]) -> Callable[[str], dict[str, str]]:
         return {"Authorization": f"Bearer {token_for(person)}"}
 
     return headers
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def pagerduty() -> Iterator[FakePagerDuty]:
+    fake = FakePagerDuty()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def sns() -> Iterator[FakeSns]:
+    fake = FakeSns()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def wired(
+    make_services: Callable[..., Services],
+    database_url: str,
+    slack: FakeSlack,
+    pagerduty: FakePagerDuty,
+    sns: FakeSns,
+) -> Services:
+    """Services with Slack, PagerDuty and SNS pointed at local fakes."""
+    return make_services(
+        database_url,
+        slack_bot_token=SLACK_TOKEN,
+        slack_api_url=slack.base_url,
+        pagerduty_events_url=pagerduty.url,
+        pagerduty_routing_key=ROUTING_KEY,
+        sns_cert_url_pattern=sns.pattern,
+    )
+
+
+@pytest.fixture
+def wired_client(wired: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(wired, run_worker=False)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def integration(wired: Services) -> Callable[[str], str]:
+    """Create an integration of a kind; returns its secret."""
+
+    def make(kind: str, name: str | None = None) -> str:
+        with wired.unit_of_work("dinesh") as ctx:
+            return integrations.create(
+                ctx, kind=kind, name=name or f"{kind}-{uuid.uuid4().hex[:6]}"
+            )[1]
+
+    return make

@@ -11,18 +11,44 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from escalator import __version__
-from escalator.api import health, incidents, problems
+from escalator.api import admin, health, incidents, problems
+from escalator.api.intake import Intake
+from escalator.api.intake import router as intake_router
 from escalator.app import Services
+from escalator.integrations.inbound.email import InboundEmail
+from escalator.integrations.inbound.smtp_listener import SmtpListener
+from escalator.process import customer
 from escalator.web import routes as web
+
+
+def email_receiver(svc: Services) -> SmtpListener:
+    def deliver(mail: InboundEmail) -> None:
+        with svc.unit_of_work(f"email:{mail.sender}") as ctx:
+            customer.receive_email(
+                ctx, mail, max_attachment_bytes=svc.settings.attachment_max_bytes
+            )
+
+    port = svc.settings.inbound_smtp_port
+    assert port is not None
+    return SmtpListener(
+        deliver,
+        host=svc.settings.inbound_smtp_host,
+        port=port,
+        max_bytes=svc.settings.attachment_max_bytes * 2,
+    )
 
 
 def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     with_worker = svc.settings.run_worker if run_worker is None else run_worker
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         thread = None
+        app.state.intake = Intake(svc)
+        smtp = email_receiver(svc) if svc.settings.inbound_smtp_port else None
+        if smtp:
+            smtp.start()
         if with_worker:
             worker = svc.worker()
             thread = threading.Thread(
@@ -38,6 +64,9 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
             stop.set()
             if thread is not None:
                 thread.join(timeout=10)
+            if smtp:
+                smtp.stop()
+            app.state.intake.close()
 
     app = FastAPI(
         title="Escalator",
@@ -50,6 +79,8 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(incidents.router)
+    app.include_router(intake_router)
+    app.include_router(admin.router)
     app.include_router(web.router)
     static = resources.files("escalator.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

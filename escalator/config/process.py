@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from escalator.config.process_schema import Person, ProcessFile
+from escalator.domain.accounts import AccountRule
 from escalator.domain.roles import rotation_holder
 
 
@@ -16,6 +17,17 @@ class Process:
             self._roles_of[pid] = frozenset(
                 name for name in spec.roles if pid in self.members(name)
             )
+
+        self.accounts = [
+            AccountRule(
+                aid,
+                a.name,
+                a.tier,
+                frozenset(d.lower() for d in a.domains),
+                frozenset(u.lower() for u in a.forum_users),
+            )
+            for aid, a in spec.accounts.items()
+        ]
 
     def person(self, pid: str) -> Person | None:
         return self.spec.people.get(pid)

@@ -134,6 +134,27 @@ class Communication(Strict):
     }
 
 
+class Account(Strict):
+    name: str
+    tier: str = "standard"
+    domains: list[str] = []
+    forum_users: list[str] = []
+
+
+class Service(Strict):
+    pagerduty_routing_key: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9]{32}$")] = None
+    slack_channel: str | None = None
+
+
+class Intake(Strict):
+    group_by: list[str] = ["alertname", "service"]
+
+
+class SlackChannels(Strict):
+    alerts: str = "#alerts"
+    support: str = "#support"
+
+
 class ProcessFile(Strict):
     version: Literal[1]
     name: str
@@ -146,6 +167,10 @@ class ProcessFile(Strict):
     severity: SeverityPolicy = SeverityPolicy()
     escalation: Escalation = Escalation()
     communication: Communication = Communication()
+    accounts: dict[str, Account] = {}
+    services: dict[str, Service] = {}
+    intake: Intake = Intake()
+    slack: SlackChannels = SlackChannels()
 
 
 def cross_check(raw: Any) -> list[tuple[Path, str]]:

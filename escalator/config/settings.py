@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,3 +33,26 @@ class Settings(BaseSettings):
         default="", description="Base URL people reach the console at, for links in messages."
     )
     cookie_secure: bool = False
+
+    # outgoing channels; each is off until configured
+    slack_bot_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    pagerduty_routing_key: SecretStr | None = Field(
+        default=None, description="Used for services without their own key in the process file."
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None, description="smtp://user:pass@host:587?starttls=1"
+    )
+    email_from: str = "escalator@localhost"
+
+    # intake
+    intake_max_bytes: int = 1024 * 1024
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    inbound_smtp_host: str = "127.0.0.1"
+    inbound_smtp_port: int | None = Field(
+        default=None, description="Listen for customer email (SMTP) on this port."
+    )
+    sns_cert_url_pattern: str = r"^https://sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?/"
+    grafana_webhook_secret: SecretStr | None = None
+    discourse_webhook_secret: SecretStr | None = None

@@ -21,8 +21,10 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "rotation.edit": frozenset({"engineering_manager"}),
     "council.decide": frozenset({"engineering_council"}),
     "incident.close": frozenset({"support_manager", "engineering_manager"}),
+    "integration.manage": frozenset({"support_manager", "engineering_manager"}),
 }
 PHRASES = {
+    "integration.manage": "manage integrations",
     "rotation.edit": "edit rotations",
     "council.decide": "record council decisions",
     "incident.close": "close incidents",

@@ -20,6 +20,9 @@ class Outgoing:
     payload: dict[str, Any]
     idempotency_key: str
     attempt: int
+    # what the peer answered to the first message of this incident to this destination (a Slack
+    # root message's channel and ts), for messages that thread under or update it
+    thread: dict[str, Any] | None = None
 
 
 class TemporaryFailure(Exception):
@@ -35,12 +38,15 @@ class PermanentFailure(Exception):
 
 
 class Sender(Protocol):
-    def send(self, message: Outgoing) -> None: ...
+    def send(self, message: Outgoing) -> dict[str, Any] | None:
+        """Deliver, or raise TemporaryFailure / PermanentFailure; return what the peer said."""
+        ...
 
 
 class ConsoleSender:
     """The channel that needs no configuration: the outbox row itself is the record, shown
     on the console's Messages page; this only logs the delivery."""
 
-    def send(self, message: Outgoing) -> None:
+    def send(self, message: Outgoing) -> dict[str, Any] | None:
         log.info("to %s: %s", message.destination, message.subject)
+        return None

@@ -16,23 +16,53 @@ import logging
 import random
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from escalator.config.process import Process
 from escalator.domain.retry import backoff
 from escalator.engine.clock import Clock
 from escalator.engine.handlers import HANDLERS, TimerHandler
+from escalator.engine.ratelimit import RateLimiter
 from escalator.engine.senders import Outgoing, PermanentFailure, Sender, TemporaryFailure
-from escalator.process.context import SYSTEM, Ctx
+from escalator.process import alarms
+from escalator.process.context import SYSTEM, Channels, Ctx
 from escalator.store.db import Database
 from escalator.store.models import Incident, OutboxMessage, Timer
 
 log = logging.getLogger("escalator.worker")
 
 LEASE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    message: Outgoing
+    error: str | None
+    permanent: bool
+    retry_after: timedelta | None = None
+    result: dict[str, Any] | None = None
+
+
+def _heads_of_queues(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Keep only the oldest pending message of each (incident, channel, destination) queue,
+    so that messages about one incident reach each destination in the order they were made."""
+    incidents = {r.incident_id for r in rows if r.incident_id is not None}
+    if not incidents:
+        return rows
+    heads = set(
+        session.scalars(
+            select(func.min(OutboxMessage.id))
+            .where(OutboxMessage.state == "pending", OutboxMessage.incident_id.in_(incidents))
+            .group_by(OutboxMessage.incident_id, OutboxMessage.channel, OutboxMessage.destination)
+        ).all()
+    )
+    return [r for r in rows if r.incident_id is None or r.id in heads]
 
 
 class Worker:
@@ -48,6 +78,7 @@ class Worker:
         max_attempts: int = 12,
         handlers: Mapping[str, TimerHandler] = HANDLERS,
         rng: random.Random | None = None,
+        channels: Channels | None = None,
     ) -> None:
         self.db = db
         self.process = process
@@ -58,6 +89,23 @@ class Worker:
         self.max_attempts = max_attempts
         self.handlers = handlers
         self.rng = rng or random.Random()
+        self.channels = channels or Channels()
+        self.limiter = RateLimiter()
+
+    def _ctx(self, session: Session) -> Ctx:
+        return Ctx(
+            session=session,
+            process=self.process,
+            now=self.clock.now(),
+            actor=SYSTEM,
+            channels=self.channels,
+        )
+
+    # -- alerts -------------------------------------------------------------------------
+    def ingest_alerts(self) -> int:
+        """Turn one batch of stored alert changes into incidents and timeline events."""
+        with self.db.write() as session:
+            return alarms.process_pending(self._ctx(session), limit=self.batch)
 
     # -- timers -------------------------------------------------------------------------
     def fire_due_timers(self) -> int:
@@ -75,7 +123,7 @@ class Worker:
             timers = list(session.scalars(query).all())
             # lock incidents in one global order so that two workers never deadlock
             timers.sort(key=lambda t: (t.incident_id or 0, t.due_at, t.id))
-            ctx = Ctx(session=session, process=self.process, now=now, actor=SYSTEM)
+            ctx = self._ctx(session)
             for timer in timers:
                 self._fire(ctx, timer)
         return len(timers)
@@ -116,74 +164,103 @@ class Worker:
                     or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
                 )
                 .order_by(OutboxMessage.id)
-                .limit(self.batch)
+                .limit(self.batch * 4)  # room for rows that must wait behind an elder
             )
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
-            rows = list(session.scalars(query).all())
+            rows = _heads_of_queues(session, list(session.scalars(query).all()))[: self.batch]
+            claimed = []
             for row in rows:
+                sender = self.senders.get(row.channel)
+                wait = self.limiter.take(
+                    (row.channel, row.destination), getattr(sender, "per_minute", None), now
+                )
+                if wait:  # over the destination's rate: later, without spending an attempt
+                    row.next_attempt_at = now + wait
+                    continue
                 row.lease_until = now + LEASE
                 row.claimed_by = self.worker_id
-            claimed = [
-                Outgoing(
-                    r.id,
-                    r.channel,
-                    r.destination,
-                    r.subject,
-                    r.body,
-                    r.payload,
-                    r.idempotency_key,
-                    r.attempts + 1,
-                )
-                for r in rows
-            ]
-        for message in claimed:
-            self._deliver(message)
+                claimed.append(self._outgoing(session, row, getattr(sender, "threads", False)))
+        outcomes = [self._send(message) for message in claimed]
+        self._record(outcomes)
         return len(claimed)
 
-    def _deliver(self, message: Outgoing) -> None:
+    def _outgoing(self, session: Session, row: OutboxMessage, threads: bool) -> Outgoing:
+        thread = None
+        if threads and row.incident_id is not None:
+            thread = session.scalar(
+                select(OutboxMessage.result)
+                .where(
+                    OutboxMessage.incident_id == row.incident_id,
+                    OutboxMessage.channel == row.channel,
+                    OutboxMessage.destination == row.destination,
+                    OutboxMessage.state == "sent",
+                )
+                .order_by(OutboxMessage.id)
+                .limit(1)
+            )
+        return Outgoing(
+            row.id,
+            row.channel,
+            row.destination,
+            row.subject,
+            row.body,
+            row.payload,
+            row.idempotency_key,
+            row.attempts + 1,
+            thread,
+        )
+
+    def _send(self, message: Outgoing) -> _Outcome:
         sender = self.senders.get(message.channel)
-        error: str | None = None
-        retry_after: timedelta | None = None
-        permanent = False
         if sender is None:
-            error, permanent = f"no sender configured for channel {message.channel!r}", True
-        else:
-            try:
-                sender.send(message)
-            except TemporaryFailure as exc:
-                error, retry_after = str(exc), exc.retry_after
-            except PermanentFailure as exc:
-                error, permanent = str(exc), True
-            except Exception as exc:  # unknown failures are retried, and shown
-                error = f"{type(exc).__name__}: {exc}"
+            return _Outcome(message, f"no sender configured for channel {message.channel!r}", True)
+        try:
+            return _Outcome(message, None, False, result=sender.send(message))
+        except TemporaryFailure as exc:
+            return _Outcome(message, str(exc), False, retry_after=exc.retry_after)
+        except PermanentFailure as exc:
+            return _Outcome(message, str(exc), True)
+        except Exception as exc:  # unknown failures are retried, and shown
+            return _Outcome(message, f"{type(exc).__name__}: {exc}", False)
+
+    def _record(self, outcomes: list[_Outcome]) -> None:
+        """Write every outcome of a batch in one transaction."""
+        if not outcomes:
+            return
         now = self.clock.now()
         with self.db.write() as session:
-            row = session.get(OutboxMessage, message.id)
-            if row is None or row.claimed_by != self.worker_id:
-                return  # our lease lapsed and another worker owns it now
-            row.attempts = message.attempt
-            row.lease_until = None
-            if error is None:
-                row.state, row.sent_at, row.last_error = "sent", now, None
-            elif permanent or row.attempts >= self.max_attempts:
-                row.state, row.last_error = "dead", error
-                log.error("message %s dead-lettered: %s", row.id, error)
-            else:
-                delay = backoff(row.attempts, jitter=self.rng.random(), retry_after=retry_after)
-                row.next_attempt_at, row.last_error = now + delay, error
-                log.warning("message %s: %s; retry in %s", row.id, error, delay)
+            for outcome in outcomes:
+                message = outcome.message
+                row = session.get(OutboxMessage, message.id)
+                if row is None or row.claimed_by != self.worker_id:
+                    continue  # our lease lapsed and another worker owns it now
+                row.attempts = message.attempt
+                row.lease_until = None
+                if outcome.error is None:
+                    row.state, row.sent_at, row.last_error = "sent", now, None
+                    row.result = outcome.result or {}
+                elif outcome.permanent or row.attempts >= self.max_attempts:
+                    row.state, row.last_error = "dead", outcome.error
+                    log.error("message %s dead-lettered: %s", row.id, outcome.error)
+                else:
+                    delay = backoff(
+                        row.attempts, jitter=self.rng.random(), retry_after=outcome.retry_after
+                    )
+                    row.next_attempt_at, row.last_error = now + delay, outcome.error
+                    log.warning("message %s: %s; retry in %s", row.id, outcome.error, delay)
 
     # -- loop ---------------------------------------------------------------------------
-    def run_once(self) -> int:
-        """Fire every due timer and send every due message; returns how much was done."""
+    def run_once(self, max_rounds: int = 1000) -> int:
+        """Take in stored alerts, fire due timers and send due messages until none is left
+        (messages queued behind one another go in successive rounds); returns the count."""
         done = 0
-        while True:
-            fired = self.fire_due_timers()
-            sent = self.dispatch_outbox()
-            done += fired + sent
-            if fired < self.batch and sent < self.batch:
-                return done
+        for _ in range(max_rounds):
+            step = self.ingest_alerts() + self.fire_due_timers() + self.dispatch_outbox()
+            if not step:
+                break
+            done += step
+        return done
 
     def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
         log.info("worker %s started", self.worker_id)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from escalator.domain import lifecycle
+from escalator.domain.accounts import as_details, match_account
 from escalator.domain.roles import FIRST_TIER
+from escalator.process import announce
 from escalator.process.context import Ctx
 from escalator.process.notify import notify
 from escalator.process.records import record, schedule
@@ -57,6 +59,7 @@ def open_incident(
         body=description,
         because=event,
     )
+    announce.opened(ctx, incident, event)
     return incident
 
 
@@ -74,6 +77,7 @@ def report(
     details = {
         k: v for k, v in {"caller": caller, "account": account, "contact": contact}.items() if v
     }
+    details.update(as_details(match_account(ctx.process.accounts, named=account, email=contact)))
     return open_incident(
         ctx,
         title=title,

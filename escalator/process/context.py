@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -13,11 +13,21 @@ SYSTEM = "system"  # the actor for changes the engine makes by itself
 
 
 @dataclass(frozen=True)
+class Channels:
+    """Which outside channels are configured; the console channel always is."""
+
+    slack: bool = False
+    pagerduty_default_key: bool = False  # ESCALATOR_PAGERDUTY_ROUTING_KEY is set
+    email: bool = False
+
+
+@dataclass(frozen=True)
 class Ctx:
     session: Session
     process: Process
     now: datetime
     actor: str
+    channels: Channels = field(default_factory=Channels)
 
     @property
     def is_postgres(self) -> bool:

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+from sqlalchemy import delete
+
 from escalator.domain import lifecycle
 from escalator.domain.lifecycle import Action
 from escalator.domain.permissions import check_action, check_escalation
 from escalator.domain.roles import ROLES
+from escalator.process import announce
 from escalator.process.context import SYSTEM, Ctx
 from escalator.process.errors import InvalidInput
 from escalator.process.notify import notify
 from escalator.process.records import cancel_timers, load, record, state_of
-from escalator.store.models import Incident, TimelineEvent
+from escalator.store.models import AlertGroup, Incident, TimelineEvent
 
 TRIAGE_TIMERS = ("triage.deadline",)
 
 
 def _roles(ctx: Ctx) -> frozenset[str]:
     return ctx.process.roles_of(ctx.actor)
+
+
+def _check(ctx: Ctx, action: str) -> None:
+    """People need a role that allows ``action``; the engine acting by itself does not."""
+    if ctx.actor != SYSTEM:
+        check_action(ctx.actor, _roles(ctx), action)
 
 
 def _apply(
@@ -34,11 +43,14 @@ def _apply(
     first = record(ctx, incident, action.value, note=note, change=changes[0] if changes else None)
     for change in changes[1:]:
         record(ctx, incident, action.value, change=change)
+    line = f"{ctx.actor}: {action.value}" + (f" — {note}" if note else "")
+    announce.changed(ctx, incident, first, line)
+    announce.status_changed(ctx, incident, first, before.status.value)
     return first
 
 
 def acknowledge(ctx: Ctx, key: str, *, note: str = "") -> Incident:
-    check_action(ctx.actor, _roles(ctx), "incident.acknowledge")
+    _check(ctx, "incident.acknowledge")
     incident = load(ctx, key)
     _apply(ctx, incident, Action.ACKNOWLEDGE, note, actor=ctx.actor)
     incident.acknowledged_at = ctx.now
@@ -73,12 +85,14 @@ def escalate(
 
 
 def resolve(ctx: Ctx, key: str, *, note: str = "") -> Incident:
-    check_action(ctx.actor, _roles(ctx), "incident.resolve")
+    _check(ctx, "incident.resolve")
     incident = load(ctx, key)
     event = _apply(ctx, incident, Action.RESOLVE, note)
     incident.resolved_at = ctx.now
     cancel_timers(ctx, incident)
-    watchers = [p for p in (incident.owner_person,) if p and p != ctx.actor]
+    # the next alert of its group opens a new incident
+    ctx.session.execute(delete(AlertGroup).where(AlertGroup.incident_id == incident.id))
+    watchers = [p for p in _watchers(ctx, incident) if p != ctx.actor]
     notify(
         ctx,
         incident,
@@ -90,8 +104,15 @@ def resolve(ctx: Ctx, key: str, *, note: str = "") -> Incident:
     return incident
 
 
+def _watchers(ctx: Ctx, incident: Incident) -> list[str]:
+    """Whoever owns the incident, or everyone holding its owning role if nobody took it."""
+    if incident.owner_person:
+        return [incident.owner_person]
+    return ctx.process.holders_at(incident.owner_role, ctx.now) if incident.owner_role else []
+
+
 def reopen(ctx: Ctx, key: str, *, note: str = "") -> Incident:
-    check_action(ctx.actor, _roles(ctx), "incident.reopen")
+    _check(ctx, "incident.reopen")
     incident = load(ctx, key)
     _apply(ctx, incident, Action.REOPEN, note)
     incident.resolved_at = None
@@ -100,7 +121,7 @@ def reopen(ctx: Ctx, key: str, *, note: str = "") -> Incident:
 
 def close(ctx: Ctx, key: str, *, note: str = "") -> Incident:
     """Close after the post mortem; only the managers may."""
-    check_action(ctx.actor, _roles(ctx), "incident.close")
+    _check(ctx, "incident.close")
     incident = load(ctx, key)
     _apply(ctx, incident, Action.CLOSE, note)
     return incident

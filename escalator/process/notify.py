@@ -9,6 +9,7 @@ from escalator.process.records import enqueue
 from escalator.store.models import Incident, TimelineEvent
 
 CONSOLE = "console"
+EMAIL = "email"
 
 
 def notify(
@@ -22,20 +23,25 @@ def notify(
 ) -> int:
     """Queue ``subject`` for each person; ``because`` makes the message's idempotency key.
 
-    With no external channel configured every message goes to the console channel, which the
-    web console shows. Returns how many messages were queued.
+    Every message goes to the console channel, which the web console shows; with outgoing
+    email configured, each person is emailed too. Returns how many messages were queued.
     """
     count = 0
     for person in dict.fromkeys(people):  # each person once, in order
-        enqueue(
-            ctx,
-            incident=incident,
-            channel=CONSOLE,
-            destination=person,
-            subject=f"[{incident.key}] {subject}",
-            body=body,
-            idempotency_key=f"{CONSOLE}:{because.id}:{person}",
-            payload={"event": because.kind, "incident": incident.key},
-        )
-        count += 1
+        destinations = [(CONSOLE, person)]
+        contact = ctx.process.person(person)
+        if ctx.channels.email and contact is not None:
+            destinations.append((EMAIL, contact.email))
+        for channel, destination in destinations:
+            enqueue(
+                ctx,
+                incident=incident,
+                channel=channel,
+                destination=destination,
+                subject=f"[{incident.key}] {subject}",
+                body=body,
+                idempotency_key=f"{channel}:{because.id}:{person}",
+                payload={"event": because.kind, "incident": incident.key},
+            )
+            count += 1
     return count

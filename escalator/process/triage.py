@@ -5,6 +5,7 @@ from __future__ import annotations
 from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import ACTIVE, Stage, Status
 from escalator.domain.roles import SUPPORT_MANAGER
+from escalator.process import announce
 from escalator.process.context import Ctx
 from escalator.process.notify import notify
 from escalator.process.records import record
@@ -34,3 +35,4 @@ def on_deadline(ctx: Ctx, incident: Incident, timer: Timer) -> None:
         subject=f"Triage overdue ({limit}): {incident.title}",
         because=event,
     )
+    announce.changed(ctx, incident, event, f":warning: triage overdue: not triaged within {limit}")

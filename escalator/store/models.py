@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from escalator.store.types import UTCDateTime
@@ -90,7 +102,19 @@ class Timer(Base):
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        # finds a message's elders in its queue (same incident, channel and destination)
+        Index(
+            "ix_outbox_queue",
+            "incident_id",
+            "channel",
+            "destination",
+            "id",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
@@ -108,6 +132,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any]] = mapped_column(
+        default=dict
+    )  # what the peer answered (Slack ts…)
 
 
 class ApiToken(Base):
@@ -123,3 +150,90 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None]
+
+
+class Integration(Base):
+    """A source allowed to post to an intake endpoint; its secret is kept as a SHA-256."""
+
+    __tablename__ = "integrations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None]
+
+
+class Alert(Base):
+    """One alert as its source sees it, upserted on every post; the engine turns changes
+    (``pending``) into incidents and timeline events."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("source", "fingerprint"),
+        Index("ix_alerts_pending", "pending"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(24))
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    integration_id: Mapped[int | None] = mapped_column(ForeignKey("integrations.id"))
+    status: Mapped[str] = mapped_column(String(20))  # firing | resolved | insufficient_data
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    service: Mapped[str] = mapped_column(String(200), default="")
+    severity: Mapped[str] = mapped_column(String(32), default="")
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    annotations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    links: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    group_key: Mapped[str] = mapped_column(String(300))
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    fire_count: Mapped[int] = mapped_column(Integer, default=1)
+    pending: Mapped[bool] = mapped_column(Boolean, default=True)
+    seen_status: Mapped[str | None] = mapped_column(String(20))  # what the engine last acted on
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+
+
+class AlertGroup(Base):
+    """The open incident of an alert group; deleted when that incident resolves."""
+
+    __tablename__ = "alert_groups"
+
+    group_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    opened_at: Mapped[datetime]
+
+
+class IncidentRef(Base):
+    """An outside identifier that belongs to an incident: an email Message-ID, a forum topic."""
+
+    __tablename__ = "incident_refs"
+    __table_args__ = (UniqueConstraint("kind", "ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(500))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+
+
+class Attachment(Base):
+    """Evidence kept with an incident: an email's attachments, uploaded logs."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    source: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))

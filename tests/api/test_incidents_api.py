@@ -29,7 +29,12 @@ def test_a_report_by_phone_is_opened_attributed_and_on_the_timeline(
         "phone",
     )
     assert created["reporter"] == "santhosh"
-    assert created["details"] == {"caller": "Bob", "account": "acme"}
+    assert created["details"] == {
+        "caller": "Bob",
+        "account": "acme",
+        "account_name": "ACME Corp",
+        "account_tier": "key",
+    }
     headers = auth("dinesh")
     assert (
         client.get("/api/v1/incidents/INC-1", headers=headers).json()["title"] == created["title"]

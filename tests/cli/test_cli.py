@@ -75,7 +75,7 @@ def test_report_then_list_show_and_act(monkeypatch: pytest.MonkeyPatch) -> None:
     assert opened.stdout.strip().splitlines()[-1] == "INC-1"
     listed = json.loads(runner.invoke(app, ["incidents", "list", "--json"]).stdout)
     assert [(i["key"], i["channel"], i["details"]) for i in listed] == [
-        ("INC-1", "forum", {"account": "acme"})
+        ("INC-1", "forum", {"account": "acme", "account_name": "ACME Corp", "account_tier": "key"})
     ]
     ack = runner.invoke(app, ["incidents", "ack", "INC-1", "--as", "dinesh"])
     assert ack.exit_code == 0

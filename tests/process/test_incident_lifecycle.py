@@ -28,7 +28,12 @@ def test_a_phone_report_opens_notifies_first_tier_and_starts_the_triage_clock(
             "alert",
             "first_tier",
         )
-        assert incident.details == {"caller": "Bob", "account": "acme"}
+        assert incident.details == {
+            "caller": "Bob",
+            "account": "acme",
+            "account_name": "ACME Corp",
+            "account_tier": "key",
+        }
         assert incident.reporter == "santhosh"
         [opened] = queries.timeline(s, incident)
         assert (opened.kind, opened.actor) == ("opened", "santhosh")

@@ -1,0 +1,89 @@
+"""Integrations: the sources allowed to post to intake, each with its own secret.
+
+The secret is shown once and kept as a SHA-256; revoking one stops its posts at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from escalator.process.context import Ctx
+from escalator.process.errors import InvalidInput, NotFound
+from escalator.store.models import Integration
+
+KINDS = ("alertmanager", "cloudwatch", "grafana", "generic", "forum")
+PREFIX = "esi_"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is posting to intake: an integration that authenticated."""
+
+    id: int
+    kind: str
+    name: str
+
+    @property
+    def actor(self) -> str:
+        return f"integration:{self.name}"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(ctx: Ctx, *, kind: str, name: str) -> tuple[Integration, str]:
+    if kind not in KINDS:
+        raise InvalidInput("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("name", "give the integration a name of 1 to 100 characters")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    row = Integration(
+        kind=kind,
+        name=name,
+        secret_hash=digest(secret),
+        prefix=secret[: len(PREFIX) + 6],
+        created_at=ctx.now,
+        created_by=ctx.actor,
+    )
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(row)
+            ctx.session.flush()
+    except IntegrityError as exc:
+        raise InvalidInput("name", f"an integration named {name!r} exists already") from exc
+    return row, secret
+
+
+def intake_url(base: str, kind: str, secret: str) -> str:
+    return f"{base.rstrip('/')}/api/v1/intake/{kind}?token={secret}"
+
+
+def list_all(session: Session) -> list[Integration]:
+    return list(session.scalars(select(Integration).order_by(Integration.id)).all())
+
+
+def revoke(ctx: Ctx, integration_id: int) -> Integration:
+    row = ctx.session.get(Integration, integration_id)
+    if row is None or row.revoked_at is not None:
+        raise NotFound(f"no live integration with id {integration_id}")
+    row.revoked_at = ctx.now
+    return row
+
+
+def authenticate(session: Session, secret: str) -> Caller | None:
+    if not secret.startswith(PREFIX):
+        return None
+    row = session.scalars(
+        select(Integration).where(
+            Integration.secret_hash == digest(secret), Integration.revoked_at.is_(None)
+        )
+    ).one_or_none()
+    return Caller(row.id, row.kind, row.name) if row else None
