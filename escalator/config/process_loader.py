@@ -63,6 +63,7 @@ def load_process(path: FsPath | str | None = None) -> Process:
 def parse_process(text: str, *, filename: str = "<process>") -> Process:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)  # can still fail: unknown tags such as "!0"
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0
@@ -77,7 +78,6 @@ def parse_process(text: str, *, filename: str = "<process>") -> Process:
     lines: dict[Path, int] = {}
     duplicates: list[tuple[Path, str]] = []
     _index(root, (), lines, duplicates)
-    raw = yaml.safe_load(text)
     found: list[tuple[Path, str]] = list(duplicates)
     model: ProcessFile | None = None
     try:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from escalator.config.process_loader import (
@@ -107,6 +107,7 @@ def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=200))
+@example("!0")  # an unknown YAML tag: composes, then fails to construct
 def test_any_text_loads_or_raises_a_process_file_error(text: str) -> None:
     try:
         parse_process(text)
