@@ -22,6 +22,7 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
+from escalator.api.admin import MessageOut
 from escalator.api.schemas import EventOut, IncidentOut
 from escalator.api.server import create_app
 from escalator.app import Services, build
@@ -29,7 +30,7 @@ from escalator.config.process_loader import ProcessFileError, load_process
 from escalator.config.settings import Settings
 from escalator.domain.lifecycle import IllegalTransition
 from escalator.domain.permissions import Forbidden
-from escalator.process import alert, incident_actions, queries, tokens
+from escalator.process import alert, incident_actions, integrations, messages, queries, tokens
 from escalator.process.context import Ctx
 from escalator.process.errors import InvalidInput, NotFound
 from escalator.store import migrate as migrations
@@ -37,8 +38,16 @@ from escalator.store import migrate as migrations
 app = typer.Typer(help="Escalator: run your support escalation process.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for people.", no_args_is_help=True)
 incidents_app = typer.Typer(help="Look at and act on incidents.", no_args_is_help=True)
+integration_app = typer.Typer(
+    help="Sources allowed to post alarms and reports.", no_args_is_help=True
+)
+messages_app = typer.Typer(
+    help="What Escalator sent, is sending, or gave up on.", no_args_is_help=True
+)
 app.add_typer(token_app, name="token")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(integration_app, name="integration")
+app.add_typer(messages_app, name="messages")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -325,6 +334,97 @@ def report(
         key = incident.key
     err.print(f"Opened {key}; first tier has been notified.")
     print(key)
+
+
+@integration_app.command("add")
+def integration_add(
+    kind: Annotated[
+        str, typer.Argument(help="alertmanager, cloudwatch, grafana, generic or forum")
+    ],
+    name: Annotated[str, typer.Option(help="A name for the source, e.g. prod-alertmanager")],
+) -> None:
+    """Create an integration; its intake URL (with the secret) is the last line of stdout."""
+    svc = services()
+    try:
+        with svc.unit_of_work(f"cli:{getpass.getuser()}") as ctx:
+            row, secret = integrations.create(ctx, kind=kind, name=name)
+    except InvalidInput as exc:
+        fail(str(exc), 2)
+    base = svc.settings.public_url or f"http://{svc.settings.host}:{svc.settings.port}"
+    err.print(
+        f"Integration {row.id} ({kind}) {name!r}. The secret is shown once. It may also be sent "
+        "as 'Authorization: Bearer <secret>' or as the password of HTTP basic auth."
+    )
+    print(integrations.intake_url(base, kind, secret))
+
+
+@integration_app.command("list")
+def integration_list() -> None:
+    """List integrations (never their secrets)."""
+    svc = services()
+    table = Table("id", "kind", "name", "starts with", "created", "by", "revoked")
+    with svc.db.read() as session:
+        for row in integrations.list_all(session):
+            table.add_row(
+                str(row.id),
+                row.kind,
+                row.name,
+                row.prefix + "…",
+                str(row.created_at)[:19],
+                row.created_by,
+                str(row.revoked_at or "")[:19],
+            )
+    out.print(table)
+
+
+@integration_app.command("revoke")
+def integration_revoke(integration_id: int) -> None:
+    """Revoke an integration: its posts are refused from then on."""
+    svc = services()
+    try:
+        with svc.unit_of_work(f"cli:{getpass.getuser()}") as ctx:
+            integrations.revoke(ctx, integration_id)
+    except NotFound as exc:
+        fail(str(exc))
+    err.print(f"integration {integration_id} revoked")
+
+
+@messages_app.command("list")
+def messages_list(
+    state: Annotated[str | None, typer.Option(help="pending, sent or dead")] = None,
+    channel: Annotated[str | None, typer.Option(help="console, slack, pagerduty, email…")] = None,
+    limit: int = 50,
+    as_json: AsJson = False,
+) -> None:
+    """Messages, newest first; `--state dead` shows what gave up."""
+    svc = services()
+    with svc.db.read() as session:
+        rows = queries.messages(session, channel=channel, state=state, limit=limit)
+        items = [MessageOut.of(r) for r in rows]
+    if as_json:
+        print(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
+        return
+    table = Table("id", "incident", "channel", "to", "subject", "state", "tries", "last error")
+    for i in items:
+        table.add_row(
+            str(i.id),
+            i.incident or "",
+            i.channel,
+            i.destination,
+            i.subject,
+            i.state,
+            str(i.attempts),
+            i.last_error or "",
+        )
+    out.print(table)
+
+
+@messages_app.command("retry")
+def messages_retry(message_id: int, person: AsPerson) -> None:
+    """Send a dead-lettered message again."""
+    with acting(services(), person) as ctx:
+        messages.retry(ctx, message_id)
+    err.print(f"message {message_id} queued again")
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from escalator.web import routes as web
 
 def email_receiver(svc: Services) -> SmtpListener:
     def deliver(mail: InboundEmail) -> None:
-        with svc.unit_of_work(f"email:{mail.sender}") as ctx:
+        with svc.unit_of_work(f"email:{mail.sender}"[:200]) as ctx:
             customer.receive_email(
                 ctx, mail, max_attachment_bytes=svc.settings.attachment_max_bytes
             )

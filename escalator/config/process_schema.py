@@ -47,7 +47,7 @@ def _timezone(value: Any) -> str:
 
 
 TimeZone = Annotated[str, BeforeValidator(_timezone)]
-PersonId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]*$")]
+PersonId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=64)]
 
 
 class Strict(BaseModel):

@@ -104,7 +104,7 @@ def enqueue(
         incident_id=incident.id if incident else None,
         channel=channel,
         destination=destination,
-        subject=subject,
+        subject=subject if len(subject) <= 500 else subject[:499] + "…",
         body=body,
         payload=payload or {},
         idempotency_key=idempotency_key,

@@ -14,8 +14,8 @@ def confirm_sns(ctx: Ctx, *, subscribe_url: str, topic_arn: str, message_id: str
         ctx,
         incident=None,
         channel=SNS_CONFIRM,
-        destination=subscribe_url,
-        subject=f"confirm SNS subscription to {topic_arn}",
-        idempotency_key=f"{SNS_CONFIRM}:{message_id}",
-        payload={"topic_arn": topic_arn},
+        destination=topic_arn[-200:],
+        subject=f"confirm SNS subscription to {topic_arn}"[:500],
+        idempotency_key=f"{SNS_CONFIRM}:{message_id}"[:200],
+        payload={"topic_arn": topic_arn, "url": subscribe_url},
     )

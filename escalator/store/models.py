@@ -52,7 +52,7 @@ class Incident(Base):
     owner_role: Mapped[str | None] = mapped_column(String(64))
     owner_person: Mapped[str | None] = mapped_column(String(64))
     severity: Mapped[str | None] = mapped_column(String(8), index=True)
-    reporter: Mapped[str] = mapped_column(String(64))
+    reporter: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -72,7 +72,7 @@ class TimelineEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     at: Mapped[datetime]
-    actor: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(48))
     field: Mapped[str | None] = mapped_column(String(48))
     before: Mapped[str | None] = mapped_column(Text)

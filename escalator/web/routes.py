@@ -14,13 +14,18 @@ from escalator.api.deps import COOKIE, ServicesDep
 from escalator.app import Services
 from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import IllegalTransition, Status
-from escalator.domain.permissions import Forbidden
+from escalator.domain.permissions import Forbidden, check_action
 from escalator.domain.roles import ROLES
-from escalator.process import alert, incident_actions, queries, tokens
+from escalator.process import alert, incident_actions, integrations, messages, queries, tokens
 from escalator.process.errors import InvalidInput, NotFound
+from escalator.process.integrations import KINDS
 
 templates = Jinja2Templates(directory=str(resources.files("escalator.web") / "templates"))
 router = APIRouter(include_in_schema=False)
+
+# use-case errors a page shows in its error banner, with the HTTP status the API would use
+FAILURES = (IllegalTransition, Forbidden, InvalidInput, NotFound)
+CODES = {IllegalTransition: 409, Forbidden: 403, InvalidInput: 422, NotFound: 404}
 
 
 def _when(value: datetime | None) -> str:
@@ -176,9 +181,8 @@ def act(
                 simple[action](ctx, key, note=note)
             else:
                 raise NotFound(f"no action {action!r}")
-    except (IllegalTransition, Forbidden, InvalidInput, NotFound) as exc:
-        code = {IllegalTransition: 409, Forbidden: 403, InvalidInput: 422, NotFound: 404}[type(exc)]
-        return _incident_page(request, svc, person, key, error=str(exc), code=code)
+    except FAILURES as exc:
+        return _incident_page(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
     return RedirectResponse(f"/incidents/{key}", status_code=303)
 
 
@@ -223,11 +227,79 @@ def report(
 
 
 @router.get("/messages")
-def messages(request: Request, svc: ServicesDep) -> Response:
+def messages_page(
+    request: Request, svc: ServicesDep, state: str = "", error: str = "", code: int = 200
+) -> Response:
     person = _signed_in(request, svc)
     if person is None:
         return _to_login()
     with svc.db.read() as session:
-        rows = queries.messages(session, limit=200)
+        rows = queries.messages(session, state=state or None, limit=200)
     template = "_message_rows.html" if request.headers.get("HX-Request") else "messages.html"
-    return _page(request, template, person, messages=rows)
+    return _page(request, template, person, code=code, messages=rows, state=state, error=error)
+
+
+@router.post("/messages/{message_id}/retry")
+def retry_message(request: Request, svc: ServicesDep, message_id: int) -> Response:
+    person = _signed_in(request, svc)
+    if person is None:
+        return _to_login()
+    try:
+        with svc.unit_of_work(person) as ctx:
+            messages.retry(ctx, message_id)
+    except FAILURES as exc:
+        return messages_page(request, svc, error=str(exc), code=CODES[type(exc)])
+    return RedirectResponse("/messages", status_code=303)
+
+
+def _integrations_page(
+    request: Request, svc: Services, person: str, code: int = 200, **context: Any
+) -> Response:
+    with svc.db.read() as session:
+        rows = integrations.list_all(session)
+    return _page(
+        request, "integrations.html", person, code=code, integrations=rows, kinds=KINDS, **context
+    )
+
+
+@router.get("/integrations")
+def integrations_page(request: Request, svc: ServicesDep) -> Response:
+    person = _signed_in(request, svc)
+    return _integrations_page(request, svc, person) if person else _to_login()
+
+
+@router.post("/integrations")
+def add_integration(
+    request: Request,
+    svc: ServicesDep,
+    kind: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+) -> Response:
+    person = _signed_in(request, svc)
+    if person is None:
+        return _to_login()
+    try:
+        with svc.unit_of_work(person) as ctx:
+            check_action(person, ctx.process.roles_of(person), "integration.manage")
+            row, secret = integrations.create(ctx, kind=kind, name=name)
+            kind_made = row.kind
+    except FAILURES as exc:
+        return _integrations_page(request, svc, person, code=CODES[type(exc)], error=str(exc))
+    base = svc.settings.public_url or str(request.base_url).rstrip("/")
+    url = integrations.intake_url(base, kind_made, secret)
+    return _integrations_page(request, svc, person, code=201, created=url)
+
+
+@router.post("/integrations/{integration_id}/revoke")
+def revoke_integration(request: Request, svc: ServicesDep, integration_id: int) -> Response:
+    person = _signed_in(request, svc)
+    if person is None:
+        return _to_login()
+    try:
+        with svc.unit_of_work(person) as ctx:
+            check_action(person, ctx.process.roles_of(person), "integration.manage")
+            integrations.revoke(ctx, integration_id)
+    except FAILURES as exc:
+        return _integrations_page(request, svc, person, code=CODES[type(exc)], error=str(exc))
+    request.app.state.intake.forget()
+    return RedirectResponse("/integrations", status_code=303)

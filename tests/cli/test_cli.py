@@ -102,3 +102,25 @@ def test_errors_go_to_stderr_with_a_non_zero_exit() -> None:
     runner.invoke(app, ["report", "--title", "x", "--as", "noah"])
     refused = runner.invoke(app, ["incidents", "escalate", "INC-1", "--to", "sme", "--as", "noah"])
     assert refused.exit_code == 1 and "needs the role" in refused.stderr
+
+
+def test_integrations_from_the_cli() -> None:
+    added = runner.invoke(app, ["integration", "add", "cloudwatch", "--name", "aws-prod"])
+    assert added.exit_code == 0, added.output
+    url = added.stdout.strip().splitlines()[-1]
+    assert url.startswith("http://127.0.0.1:8080/api/v1/intake/cloudwatch?token=esi_")
+    assert "basic auth" in added.stderr
+    listed = runner.invoke(app, ["integration", "list"])
+    assert "aws-prod" in listed.stdout and url.split("token=")[1] not in listed.stdout
+    bad = runner.invoke(app, ["integration", "add", "nagios", "--name", "x"])
+    assert bad.exit_code == 2 and "'nagios' is not one of" in bad.stderr
+    assert runner.invoke(app, ["integration", "revoke", "1"]).exit_code == 0
+    assert runner.invoke(app, ["integration", "revoke", "1"]).exit_code == 1
+
+
+def test_messages_from_the_cli() -> None:
+    runner.invoke(app, ["report", "--title", "x", "--as", "noah"])
+    listed = json.loads(runner.invoke(app, ["messages", "list", "--json"]).stdout)
+    assert [(m["channel"], m["state"]) for m in listed] == [("console", "pending")] * 2
+    refused = runner.invoke(app, ["messages", "retry", str(listed[0]["id"]), "--as", "noah"])
+    assert refused.exit_code == 1 and "only dead messages" in refused.stderr

@@ -11,6 +11,8 @@ from playwright.sync_api import Browser, expect
 
 from escalator.api.server import create_app
 from escalator.app import Services
+from escalator.engine.senders import ConsoleSender, PermanentFailure
+from escalator.process import alert
 from tests.e2e.live import serving
 
 
@@ -61,4 +63,50 @@ def test_sign_in_open_an_incident_and_follow_its_timeline(
         expect(page.get_by_role("alert")).to_contain_text(
             "cannot resolve an incident that is resolved"
         )
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_integrations_and_dead_letters_in_the_console(
+    svc: Services, token_for: Callable[[str], str], browser: Browser
+) -> None:
+    class Refusing:
+        def send(self, message: object) -> None:
+            raise PermanentFailure("channel_not_found")
+
+    svc.senders["console"] = Refusing()  # type: ignore[assignment]
+    with svc.unit_of_work("santhosh") as ctx:
+        alert.report(ctx, title="Coupon totals wrong")
+    svc.worker().run_once()
+    svc.senders["console"] = ConsoleSender()
+    with serving(create_app(svc, run_worker=False)) as base:
+        page = browser.new_page()
+        page.goto(f"{base}/login")
+        page.fill("#token", token_for("dinesh"))
+        page.click("button[type=submit]")
+        page.click("text=Integrations")
+        page.fill("#name", "prod-alertmanager")
+        page.click("button:has-text('Create')")
+        url = page.locator("#intake-url").inner_text()
+        assert url.startswith(f"{base}/api/v1/intake/alertmanager?token=esi_")
+        secret = url.split("token=")[1]
+        ok = httpx.post(url, json={"alerts": [{"labels": {"alertname": "x"}}]})
+        assert ok.status_code == 202
+        page.click("button:has-text('Revoke')")
+        expect(page.locator("table")).to_contain_text("revoked")
+        assert (
+            httpx.post(
+                f"{base}/api/v1/intake/alertmanager?token={secret}", json={"alerts": []}
+            ).status_code
+            == 401
+        )
+
+        page.goto(f"{base}/messages?state=dead")
+        rows = page.locator("#message-rows tr")
+        expect(rows).to_have_count(2)
+        expect(rows.first).to_contain_text("channel_not_found")
+        rows.first.locator("button:has-text('Retry')").click()
+        page.goto(f"{base}/messages?state=dead")
+        expect(page.locator("#message-rows tr")).to_have_count(1)
         page.close()

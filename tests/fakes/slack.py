@@ -32,6 +32,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.faults: list[Reply] = []
+        self.lose_answers = 0  # serve the next N requests but answer 503, as if the reply was lost
         self._ts = itertools.count(1)
         self.server = FakeServer(self._handle)
         self.base_url = f"{self.server.url}/api/"
@@ -69,7 +70,11 @@ class FakeSlack:
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return Reply.json(200, {"ok": False, "error": "unknown_method"})
-        return Reply.json(200, handler(args))
+        answer = handler(args)
+        if self.lose_answers and method == "chat.postMessage":
+            self.lose_answers -= 1
+            return Reply(503, b"upstream timeout")
+        return Reply.json(200, answer)
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("channel"):

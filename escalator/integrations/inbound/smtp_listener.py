@@ -42,7 +42,7 @@ class SmtpListener:
             hostname=host,
             port=port,
             data_size_limit=max_bytes,
-            server_kwargs={"decode_data": False},
+            decode_data=False,
         )
 
     def start(self) -> None:

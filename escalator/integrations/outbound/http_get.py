@@ -10,6 +10,8 @@ from escalator.engine.senders import Outgoing, PermanentFailure, TemporaryFailur
 
 
 class HttpGetSender:
+    """GETs ``payload["url"]``; the use case enqueues only URLs it has checked."""
+
     per_minute = None
 
     def __init__(self, client: httpx.Client | None = None) -> None:
@@ -17,7 +19,7 @@ class HttpGetSender:
 
     def send(self, message: Outgoing) -> dict[str, Any] | None:
         try:
-            response = self.client.get(message.destination)
+            response = self.client.get(message.payload["url"])
         except httpx.TransportError as exc:
             raise TemporaryFailure(f"unreachable: {exc}") from exc
         if response.status_code >= 500:
