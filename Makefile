@@ -29,5 +29,8 @@ lint: $(VENV)/.installed-dev
 test: lint
 	$(BIN)/pytest
 
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/intake.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

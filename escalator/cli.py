@@ -123,6 +123,9 @@ def migrate() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [ESCALATOR_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="Port [ESCALATOR_PORT]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Server processes [ESCALATOR_SERVER_PROCESSES]", min=1)
+    ] = None,
 ) -> None:
     """Serve the API, the console and (unless ESCALATOR_RUN_WORKER=false) the worker."""
     svc = services(migrate=None)
@@ -131,8 +134,20 @@ def serve(
     )
     bind_host = host or svc.settings.host
     bind_port = port or svc.settings.port
+    processes = workers or svc.settings.server_processes
     err.print(f"Escalator on http://{bind_host}:{bind_port}  (API docs at /docs)", highlight=False)
-    uvicorn.run(create_app(svc), host=bind_host, port=bind_port, log_level="info")
+    if processes > 1:  # each process builds its own app from the environment
+        svc.db.dispose()
+        uvicorn.run(
+            "escalator.api.asgi:app",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            workers=processes,
+            log_level="info",
+        )
+    else:
+        uvicorn.run(create_app(svc), host=bind_host, port=bind_port, log_level="info")
 
 
 @app.command()

@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8080
+    access_log: bool = Field(
+        default=False, description="Log every HTTP request (intake can take thousands a second)."
+    )
+    server_processes: int = Field(
+        default=1, ge=1, description="`escalator serve` processes sharing the port."
+    )
     auto_migrate: bool = Field(
         default=True, description="Upgrade the database to the newest schema when serving."
     )

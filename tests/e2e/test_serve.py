@@ -19,6 +19,7 @@ def test_serve_starts_on_a_fresh_database_and_serves_console_and_docs(tmp_path: 
         **os.environ,
         "ESCALATOR_DATABASE_URL": f"sqlite:///{tmp_path}/var/escalator.db",
         "ESCALATOR_PORT": str(port),
+        "ESCALATOR_ACCESS_LOG": "true",
     }
     env.pop("ESCALATOR_PROCESS_FILE", None)
     proc = subprocess.Popen(
@@ -43,7 +44,11 @@ def test_serve_starts_on_a_fresh_database_and_serves_console_and_docs(tmp_path: 
         login = httpx.get(f"{base}/", follow_redirects=True)
         assert login.url.path == "/login" and "API token" in login.text
         assert httpx.get(f"{base}/static/htmx.min.js").status_code == 200
+        refused = httpx.post(f"{base}/api/v1/intake/generic?token=esi_SeCrEt", json={})
+        assert refused.status_code == 401
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
+        output = proc.communicate(timeout=15)[0].decode()
+    assert "/api/v1/intake/generic?token=[redacted]" in output
+    assert "esi_SeCrEt" not in output, "secrets never reach the logs"
     assert (tmp_path / "var" / "escalator.db").exists()

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from escalator.app import Services
-from escalator.process import queries
+from escalator.process import incident_actions, queries
 from escalator.store.models import Alert, Incident
 from tests.fakes import FakeClock
 from tests.fakes.pagerduty import FakePagerDuty
@@ -68,6 +68,10 @@ def test_alertmanager_fired_then_resolved_pages_posts_and_resolves(
     with wired.db.read() as s:
         kinds = [e.kind for e in queries.timeline(s, queries.get_incident(s, incident.key))]
     assert kinds == ["opened", "alert_fired"]
+    with wired.unit_of_work("santhosh") as ctx:
+        incident_actions.acknowledge(ctx, incident.key)
+    worker.run_once()
+    assert pagerduty.alerts == {f"escalator-{incident.key}": "acknowledged"}
 
     clock.advance(timedelta(minutes=5))
     assert (
