@@ -30,6 +30,7 @@ from escalator.integrations.inbound.alertmanager import Batch
 from escalator.integrations.inbound.common import PayloadError
 from escalator.process import customer, intake, integrations, subscriptions
 from escalator.process.integrations import KINDS, Caller
+from escalator.process.secrets import digest
 from escalator.store.upsert import upsert_alerts
 
 router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
@@ -68,7 +69,7 @@ class Intake:
         return response.content
 
     def caller(self, secret: str) -> Caller | None:
-        key = integrations.digest(secret)
+        key = digest(secret)
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(key)

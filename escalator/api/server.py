@@ -78,6 +78,7 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     )
     app.state.services = svc
     problems.install(app)
+    app.add_exception_handler(web.NotSignedIn, web.to_login)
     app.include_router(intake_router)  # first: the hot path matches without scanning the rest
     app.include_router(health.router)
     app.include_router(incidents.router)

@@ -5,8 +5,6 @@ The secret is shown once and kept as a SHA-256; revoking one stops its posts at 
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from escalator.process.context import Ctx
 from escalator.process.errors import InvalidInput, NotFound
+from escalator.process.secrets import digest, new_secret
 from escalator.store.models import Integration
 
 KINDS = ("alertmanager", "cloudwatch", "grafana", "generic", "forum")
@@ -34,22 +33,18 @@ class Caller:
         return f"integration:{self.name}"
 
 
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def create(ctx: Ctx, *, kind: str, name: str) -> tuple[Integration, str]:
     if kind not in KINDS:
         raise InvalidInput("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("name", "give the integration a name of 1 to 100 characters")
-    secret = PREFIX + secrets.token_urlsafe(32)
+    secret = new_secret(PREFIX)
     row = Integration(
         kind=kind,
         name=name,
-        secret_hash=digest(secret),
-        prefix=secret[: len(PREFIX) + 6],
+        secret_hash=secret.digest,
+        prefix=secret.shown_prefix,
         created_at=ctx.now,
         created_by=ctx.actor,
     )
@@ -59,7 +54,7 @@ def create(ctx: Ctx, *, kind: str, name: str) -> tuple[Integration, str]:
             ctx.session.flush()
     except IntegrityError as exc:
         raise InvalidInput("name", f"an integration named {name!r} exists already") from exc
-    return row, secret
+    return row, secret.value
 
 
 def intake_url(base: str, kind: str, secret: str) -> str:

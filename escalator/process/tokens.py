@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,13 +10,10 @@ from sqlalchemy.orm import Session
 
 from escalator.process.context import Ctx
 from escalator.process.errors import InvalidInput, NotFound
+from escalator.process.secrets import digest, new_secret
 from escalator.store.models import ApiToken
 
 PREFIX = "esc_"
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -32,18 +27,18 @@ def create(ctx: Ctx, *, person: str, name: str = "") -> NewToken:
     if ctx.process.person(person) is None:
         known = ", ".join(sorted(ctx.process.spec.people))
         raise InvalidInput("person", f"{person!r} is not in the process file (known: {known})")
-    token = PREFIX + secrets.token_urlsafe(32)
+    secret = new_secret(PREFIX)
     row = ApiToken(
         person=person,
         name=name,
-        token_hash=digest(token),
-        prefix=token[: len(PREFIX) + 6],
+        token_hash=secret.digest,
+        prefix=secret.shown_prefix,
         created_at=ctx.now,
         created_by=ctx.actor,
     )
     ctx.session.add(row)
     ctx.session.flush()
-    return NewToken(row.id, person, token)
+    return NewToken(row.id, person, secret.value)
 
 
 def authenticate(session: Session, token: str) -> str | None:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -35,6 +35,10 @@ def _when(value: datetime | None) -> str:
 templates.env.filters["when"] = _when
 
 
+class NotSignedIn(Exception):
+    """Raised by :func:`viewer`; the app answers with a redirect to the sign-in page."""
+
+
 def _signed_in(request: Request, svc: Services) -> str | None:
     token = request.cookies.get(COOKIE)
     if not token:
@@ -57,6 +61,21 @@ def _page(
 
 def _to_login() -> RedirectResponse:
     return RedirectResponse("/login", status_code=303)
+
+
+def viewer(request: Request, svc: ServicesDep) -> str:
+    """The signed-in person of a console page."""
+    person = _signed_in(request, svc)
+    if person is None:
+        raise NotSignedIn()
+    return person
+
+
+Viewer = Annotated[str, Depends(viewer)]
+
+
+async def to_login(_: Request, __: Exception) -> Response:
+    return _to_login()
 
 
 @router.get("/")
@@ -102,10 +121,7 @@ def logout() -> Response:
 
 
 @router.get("/incidents")
-def incidents(request: Request, svc: ServicesDep, status: str = "") -> Response:
-    person = _signed_in(request, svc)
-    if person is None:
-        return _to_login()
+def incidents(request: Request, svc: ServicesDep, person: Viewer, status: str = "") -> Response:
     with svc.db.read() as session:
         page = queries.list_incidents(session, status=status or None, limit=200)
     template = "_incident_rows.html" if request.headers.get("HX-Request") else "incidents.html"
@@ -113,10 +129,7 @@ def incidents(request: Request, svc: ServicesDep, status: str = "") -> Response:
 
 
 @router.get("/incidents/{key}")
-def incident(request: Request, svc: ServicesDep, key: str) -> Response:
-    person = _signed_in(request, svc)
-    if person is None:
-        return _to_login()
+def incident(request: Request, svc: ServicesDep, person: Viewer, key: str) -> Response:
     return _incident_page(request, svc, person, key)
 
 
@@ -159,14 +172,12 @@ def _left(due_at: datetime, now: datetime) -> str:
 def act(
     request: Request,
     svc: ServicesDep,
+    person: Viewer,
     key: str,
     action: str,
     note: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "",
 ) -> Response:
-    person = _signed_in(request, svc)
-    if person is None:
-        return _to_login()
     simple = {
         "acknowledge": incident_actions.acknowledge,
         "resolve": incident_actions.resolve,
@@ -187,24 +198,21 @@ def act(
 
 
 @router.get("/report")
-def report_form(request: Request, svc: ServicesDep) -> Response:
-    person = _signed_in(request, svc)
-    return _page(request, "report.html", person) if person else _to_login()
+def report_form(request: Request, person: Viewer) -> Response:
+    return _page(request, "report.html", person)
 
 
 @router.post("/report")
 def report(
     request: Request,
     svc: ServicesDep,
+    person: Viewer,
     title: Annotated[str, Form()] = "",
     description: Annotated[str, Form()] = "",
     channel: Annotated[str, Form()] = "phone",
     caller: Annotated[str, Form()] = "",
     account: Annotated[str, Form()] = "",
 ) -> Response:
-    person = _signed_in(request, svc)
-    if person is None:
-        return _to_login()
     if not title.strip() or channel not in alert.CUSTOMER_CHANNELS:
         return _page(
             request,
@@ -227,12 +235,19 @@ def report(
 
 
 @router.get("/messages")
-def messages_page(
-    request: Request, svc: ServicesDep, state: str = "", error: str = "", code: int = 200
+def messages_page(request: Request, svc: ServicesDep, person: Viewer, state: str = "") -> Response:
+    return _messages_page(request, svc, person, state=state)
+
+
+def _messages_page(
+    request: Request,
+    svc: Services,
+    person: str,
+    *,
+    state: str = "",
+    error: str = "",
+    code: int = 200,
 ) -> Response:
-    person = _signed_in(request, svc)
-    if person is None:
-        return _to_login()
     with svc.db.read() as session:
         rows = queries.messages(session, state=state or None, limit=200)
     template = "_message_rows.html" if request.headers.get("HX-Request") else "messages.html"
@@ -240,15 +255,12 @@ def messages_page(
 
 
 @router.post("/messages/{message_id}/retry")
-def retry_message(request: Request, svc: ServicesDep, message_id: int) -> Response:
-    person = _signed_in(request, svc)
-    if person is None:
-        return _to_login()
+def retry_message(request: Request, svc: ServicesDep, person: Viewer, message_id: int) -> Response:
     try:
         with svc.unit_of_work(person) as ctx:
             messages.retry(ctx, message_id)
     except FAILURES as exc:
-        return messages_page(request, svc, error=str(exc), code=CODES[type(exc)])
+        return _messages_page(request, svc, person, error=str(exc), code=CODES[type(exc)])
     return RedirectResponse("/messages", status_code=303)
 
 
@@ -263,21 +275,18 @@ def _integrations_page(
 
 
 @router.get("/integrations")
-def integrations_page(request: Request, svc: ServicesDep) -> Response:
-    person = _signed_in(request, svc)
-    return _integrations_page(request, svc, person) if person else _to_login()
+def integrations_page(request: Request, svc: ServicesDep, person: Viewer) -> Response:
+    return _integrations_page(request, svc, person)
 
 
 @router.post("/integrations")
 def add_integration(
     request: Request,
     svc: ServicesDep,
+    person: Viewer,
     kind: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
 ) -> Response:
-    person = _signed_in(request, svc)
-    if person is None:
-        return _to_login()
     try:
         with svc.unit_of_work(person) as ctx:
             check_action(person, ctx.process.roles_of(person), "integration.manage")
@@ -291,10 +300,9 @@ def add_integration(
 
 
 @router.post("/integrations/{integration_id}/revoke")
-def revoke_integration(request: Request, svc: ServicesDep, integration_id: int) -> Response:
-    person = _signed_in(request, svc)
-    if person is None:
-        return _to_login()
+def revoke_integration(
+    request: Request, svc: ServicesDep, person: Viewer, integration_id: int
+) -> Response:
     try:
         with svc.unit_of_work(person) as ctx:
             check_action(person, ctx.process.roles_of(person), "integration.manage")

@@ -1,0 +1,149 @@
+"""The ``escalator`` command. It calls the same use cases as the API.
+
+A command that creates a secret prints it alone as the last line of stdout; explanations go to
+stderr, and so do errors, with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from escalator.api.server import create_app
+from escalator.cli.admin import integration_app, messages_app, token_app
+from escalator.cli.common import AsPerson, acting, err, fail, out, services
+from escalator.cli.incidents import incidents_app
+from escalator.config.process_loader import ProcessFileError, load_process
+from escalator.config.settings import Settings
+from escalator.process import alert
+from escalator.store import migrate as migrations
+
+app = typer.Typer(help="Escalator: run your support escalation process.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(integration_app, name="integration")
+app.add_typer(messages_app, name="messages")
+
+
+@app.command()
+def check(
+    file: Annotated[
+        Path | None, typer.Argument(help="Process file (default: the configured one)")
+    ] = None,
+) -> None:
+    """Validate a process file; print every problem with its line and the fix."""
+    path = file or Settings().process_file
+    try:
+        process = load_process(path)
+    except ProcessFileError as exc:
+        fail(str(exc), 1)
+    spec = process.spec
+    out.print(
+        f"[green]ok[/]: {path or 'the default process'} — {spec.name}: "
+        f"{len(spec.people)} people, {len(spec.roles)} roles, {len(spec.rotations)} rotations",
+        highlight=False,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the newest schema."""
+    svc = services(migrate=True)
+    out.print(f"database at revision {migrations.current_revision(svc.db)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [ESCALATOR_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [ESCALATOR_PORT]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Server processes [ESCALATOR_SERVER_PROCESSES]", min=1)
+    ] = None,
+) -> None:
+    """Serve the API, the console and (unless ESCALATOR_RUN_WORKER=false) the worker."""
+    svc = services(migrate=None)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    bind_host = host or svc.settings.host
+    bind_port = port or svc.settings.port
+    processes = workers or svc.settings.server_processes
+    err.print(f"Escalator on http://{bind_host}:{bind_port}  (API docs at /docs)", highlight=False)
+    if processes > 1:  # each process builds its own app from the environment
+        svc.db.dispose()
+        uvicorn.run(
+            "escalator.api.asgi:app",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            workers=processes,
+            log_level="info",
+        )
+    else:
+        uvicorn.run(create_app(svc), host=bind_host, port=bind_port, log_level="info")
+
+
+@app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Do all that is due now, then exit.")
+    ] = False,
+) -> None:
+    """Fire due timers and deliver queued messages (run as many as you like on PostgreSQL)."""
+    svc = services()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    w = svc.worker()
+    if once:
+        done = w.run_once()
+        err.print(f"worker {w.worker_id}: {done} timers and messages handled")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    w.run(stop, svc.settings.worker_poll_seconds)
+
+
+@app.command()
+def report(
+    title: Annotated[str, typer.Option(help="What is wrong, in one line")],
+    person: AsPerson,
+    channel: Annotated[str, typer.Option(help="phone, email, forum or manual")] = "phone",
+    caller: Annotated[str | None, typer.Option(help="Who called or wrote")] = None,
+    account: Annotated[str | None, typer.Option(help="The customer's account")] = None,
+    contact: Annotated[str | None, typer.Option(help="Phone number or email")] = None,
+    description: Annotated[str, typer.Option(help="Everything known")] = "",
+) -> None:
+    """Open an incident by hand (a phone call, say). Prints the new key as the last line."""
+    if not title.strip():
+        fail("--title must not be empty", 2)
+    if channel not in alert.CUSTOMER_CHANNELS:
+        fail(f"--channel must be one of {', '.join(alert.CUSTOMER_CHANNELS)}", 2)
+    with acting(services(), person) as ctx:
+        incident = alert.report(
+            ctx,
+            title=title.strip(),
+            description=description,
+            channel=channel,
+            caller=caller,
+            account=account,
+            contact=contact,
+        )
+        key = incident.key
+    err.print(f"Opened {key}; first tier has been notified.")
+    print(key)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

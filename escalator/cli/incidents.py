@@ -1,0 +1,119 @@
+"""``escalator incidents …``: look at incidents and act on them."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from escalator.api.schemas import EventOut, IncidentOut
+from escalator.cli.common import AsJson, AsPerson, acting, fail, out, services
+from escalator.process import incident_actions, queries
+from escalator.process.errors import NotFound
+
+incidents_app = typer.Typer(help="Look at and act on incidents.", no_args_is_help=True)
+
+
+@incidents_app.command("list")
+def incidents_list(
+    status: Annotated[str | None, typer.Option(help="open, acknowledged, resolved, closed")] = None,
+    severity: Annotated[str | None, typer.Option(help="SEV1 … SEV4")] = None,
+    stage: Annotated[str | None, typer.Option(help="alert, triage, escalate, …")] = None,
+    limit: int = 50,
+    as_json: AsJson = False,
+) -> None:
+    """List incidents, newest first."""
+    svc = services()
+    with svc.db.read() as session:
+        page = queries.list_incidents(
+            session, status=status, severity=severity, stage=stage, limit=limit
+        )
+        items = [IncidentOut.of(i) for i in page.items]
+    if as_json:
+        print(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
+        return
+    table = Table(
+        "key",
+        "title",
+        "status",
+        "stage",
+        "severity",
+        "owner",
+        "opened",
+        title=f"{page.total} incidents",
+    )
+    for i in items:
+        table.add_row(
+            i.key,
+            i.title,
+            i.status,
+            i.stage,
+            i.severity or "—",
+            f"{i.owner_person or '—'} ({i.owner_role})",
+            i.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    out.print(table)
+
+
+@incidents_app.command("show")
+def incidents_show(key: str, as_json: AsJson = False) -> None:
+    """One incident and its timeline."""
+    svc = services()
+    try:
+        with svc.db.read() as session:
+            incident = queries.get_incident(session, key)
+            item = IncidentOut.of(incident)
+            events = [EventOut.of(e) for e in queries.timeline(session, incident)]
+    except NotFound as exc:
+        fail(str(exc))
+    if as_json:
+        body = item.model_dump(mode="json")
+        body["timeline"] = [e.model_dump(mode="json", by_alias=True) for e in events]
+        print(json.dumps(body, indent=2))
+        return
+    out.print(f"[bold]{item.key}[/] {item.title}", highlight=False)
+    out.print(
+        f"status {item.status} · stage {item.stage} · severity {item.severity or '—'} · "
+        f"owner {item.owner_person or '—'} ({item.owner_role})",
+        highlight=False,
+    )
+    table = Table("when (UTC)", "who", "what", "change", "note", title="timeline")
+    for e in events:
+        change = f"{e.field}: {e.before or '—'} → {e.after or '—'}" if e.field else ""
+        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.kind, change, e.note)
+    out.print(table)
+
+
+def _print_incident(incident_key: str, what: str) -> None:
+    out.print(f"{incident_key} {what}", highlight=False)
+
+
+@incidents_app.command("ack")
+def incidents_ack(key: str, person: AsPerson, note: str = "") -> None:
+    """Acknowledge an incident."""
+    with acting(services(), person) as ctx:
+        incident_actions.acknowledge(ctx, key, note=note)
+    _print_incident(key, "acknowledged")
+
+
+@incidents_app.command("resolve")
+def incidents_resolve(key: str, person: AsPerson, note: str = "") -> None:
+    """Resolve an incident."""
+    with acting(services(), person) as ctx:
+        incident_actions.resolve(ctx, key, note=note)
+    _print_incident(key, "resolved")
+
+
+@incidents_app.command("escalate")
+def incidents_escalate(
+    key: str,
+    person: AsPerson,
+    to: Annotated[str, typer.Option("--to", help="Role to escalate to, e.g. support_manager")],
+    note: str = "",
+) -> None:
+    """Escalate an incident to a role."""
+    with acting(services(), person) as ctx:
+        incident_actions.escalate(ctx, key, to_role=to, note=note)
+    _print_incident(key, f"escalated to {to}")
