@@ -62,7 +62,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> 
     raise SystemExit(f"{url} did not become ready")
 
 
-def wrk(url: str, script: str, alerts: int, seconds: int, connections: int) -> dict[str, float]:
+def wrk(url: str, fmt: str, alerts: int, seconds: int, connections: int) -> dict[str, float]:
     out = subprocess.run(
         [
             "wrk",
@@ -71,10 +71,10 @@ def wrk(url: str, script: str, alerts: int, seconds: int, connections: int) -> d
             f"-d{seconds}s",
             "--latency",
             "-s",
-            str(BENCH / script),
+            str(BENCH / "alerts.lua"),
             url,
         ],
-        env={**os.environ, "ALERTS": str(alerts)},
+        env={**os.environ, "ALERTS": str(alerts), "FORMAT": fmt},
         capture_output=True,
         text=True,
         check=True,
@@ -173,7 +173,7 @@ def throughput(seconds: int, connections: int) -> dict[str, dict[str, dict[str, 
             try:
                 wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
                 url = f"http://127.0.0.1:{port}/api/v1/intake/alertmanager?token={secret}"
-                result = wrk(url, "intake_alertmanager.lua", alerts, seconds, connections)
+                result = wrk(url, "webhook", alerts, seconds, connections)
             finally:
                 stop(proc)
             result["stored"] = stored_alerts(tmp)
@@ -186,7 +186,7 @@ def throughput(seconds: int, connections: int) -> dict[str, dict[str, dict[str, 
                 wait_ready(f"http://127.0.0.1:{port}/-/ready", proc)
                 result = wrk(
                     f"http://127.0.0.1:{port}/api/v2/alerts",
-                    "intake_peer.lua",
+                    "api",
                     alerts,
                     seconds,
                     connections,
