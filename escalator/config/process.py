@@ -6,12 +6,27 @@ from datetime import datetime
 
 from escalator.config.process_schema import Person, ProcessFile
 from escalator.domain.accounts import AccountRule
+from escalator.domain.playbook import Entry
 from escalator.domain.roles import rotation_holder
+from escalator.domain.severity import Rule
 
 
 class Process:
-    def __init__(self, spec: ProcessFile) -> None:
+    def __init__(self, spec: ProcessFile, *, playbooks: list[Entry] | None = None) -> None:
         self.spec = spec
+        self.playbooks = playbooks or []
+        self.severity_rules = [
+            Rule(
+                severity=r.severity,
+                users_affected_at_least=r.when.users_affected_at_least,
+                account_tier=_set(r.when.account_tier),
+                user_impact=_set(r.when.user_impact),
+                business_impact=_set(r.when.business_impact),
+                stakeholder_priority=_set(r.when.stakeholder_priority),
+                reason=r.reason,
+            )
+            for r in spec.severity.rules
+        ]
         self._roles_of: dict[str, frozenset[str]] = {}
         for pid in spec.people:
             self._roles_of[pid] = frozenset(
@@ -58,3 +73,7 @@ class Process:
     def primary(self, role: str, at: datetime) -> str | None:
         holders = self.holders_at(role, at)
         return holders[0] if holders else None
+
+
+def _set(values: list[str] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(values)

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from escalator.config.playbook_loader import PlaybookError, load_playbooks
 from escalator.config.process import Process
 from escalator.config.process_schema import Path, ProcessFile, cross_check
 
@@ -45,9 +46,12 @@ def default_process_text() -> str:
 
 
 def load_process(path: FsPath | str | None = None) -> Process:
-    """Load ``path``, or the packaged default process when it is None."""
+    """Load ``path`` (or the packaged default process) and the playbooks it names."""
     if path is None:
-        return parse_process(default_process_text(), filename=f"<default {DEFAULT_PROCESS}>")
+        base = FsPath(str(resources.files("escalator.defaults")))
+        return parse_process(
+            default_process_text(), filename=f"<default {DEFAULT_PROCESS}>", base_dir=base
+        )
     file = FsPath(path)
     try:
         text = file.read_text("utf-8")
@@ -57,10 +61,13 @@ def load_process(path: FsPath | str | None = None) -> Process:
         ) from exc
     except UnicodeDecodeError as exc:
         raise ProcessFileError([Problem(str(file), 0, "", "the file is not UTF-8 text")]) from exc
-    return parse_process(text, filename=str(file))
+    return parse_process(text, filename=str(file), base_dir=file.parent)
 
 
-def parse_process(text: str, *, filename: str = "<process>") -> Process:
+def parse_process(
+    text: str, *, filename: str = "<process>", base_dir: FsPath | None = None
+) -> Process:
+    """Parse a process file; with ``base_dir``, also load the playbooks it names."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         raw = yaml.safe_load(text)  # can still fail: unknown tags such as "!0"
@@ -91,7 +98,14 @@ def parse_process(text: str, *, filename: str = "<process>") -> Process:
         }
         raise ProcessFileError(sorted(problems))
     assert model is not None
-    return Process(model)
+    entries = []
+    named = model.playbooks.directory
+    if base_dir is not None and (named or (base_dir / "playbooks").is_dir()):
+        try:
+            entries = load_playbooks(base_dir / (named or "playbooks"))
+        except PlaybookError as exc:
+            raise ProcessFileError([Problem(f, n, "", m) for f, n, m in exc.problems]) from exc
+    return Process(model, playbooks=entries)
 
 
 def _index(

@@ -150,6 +150,11 @@ class Intake(Strict):
     group_by: list[str] = ["alertname", "service"]
 
 
+class Playbooks(Strict):
+    # relative to the process file; when not given, ./playbooks is read if it exists
+    directory: str | None = None
+
+
 class SlackChannels(Strict):
     alerts: str = "#alerts"
     support: str = "#support"
@@ -171,6 +176,7 @@ class ProcessFile(Strict):
     services: dict[str, Service] = {}
     intake: Intake = Intake()
     slack: SlackChannels = SlackChannels()
+    playbooks: Playbooks = Playbooks()
 
 
 def cross_check(raw: Any) -> list[tuple[Path, str]]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from escalator.process import triage
+from escalator.process import tickets, triage
 from escalator.process.context import Ctx
 from escalator.store.models import Incident, Timer
 
@@ -12,4 +13,12 @@ TimerHandler = Callable[[Ctx, Incident, Timer], None]
 
 HANDLERS: dict[str, TimerHandler] = {
     triage.DEADLINE: triage.on_deadline,
+    triage.WARNING: triage.on_warning,
+}
+
+Receipt = Callable[[Ctx, dict[str, Any], dict[str, Any]], None]
+
+# what a delivered message's answer means to the process, by the message's "receipt" name
+RECEIPTS: dict[str, Receipt] = {
+    tickets.CREATED: tickets.on_created,
 }

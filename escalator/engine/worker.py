@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from escalator.config.process import Process
 from escalator.domain.retry import backoff
 from escalator.engine.clock import Clock
-from escalator.engine.handlers import HANDLERS, TimerHandler
+from escalator.engine.handlers import HANDLERS, RECEIPTS, TimerHandler
 from escalator.engine.ratelimit import RateLimiter
 from escalator.engine.senders import Outgoing, PermanentFailure, Sender, TemporaryFailure
 from escalator.process import alarms
@@ -240,6 +240,9 @@ class Worker:
                 if outcome.error is None:
                     row.state, row.sent_at, row.last_error = "sent", now, None
                     row.result = outcome.result or {}
+                    receipt = RECEIPTS.get(str(row.payload.get("receipt", "")))
+                    if receipt is not None:
+                        receipt(self._ctx(session), row.payload, row.result)
                 elif outcome.permanent or row.attempts >= self.max_attempts:
                     row.state, row.last_error = "dead", outcome.error
                     log.error("message %s dead-lettered: %s", row.id, outcome.error)

@@ -7,11 +7,10 @@ from typing import Any, Literal
 from escalator.domain import lifecycle
 from escalator.domain.accounts import as_details, match_account
 from escalator.domain.roles import FIRST_TIER
-from escalator.process import announce
+from escalator.process import announce, triage
 from escalator.process.context import Ctx
 from escalator.process.notify import notify
-from escalator.process.records import record, schedule
-from escalator.process.triage import DEADLINE
+from escalator.process.records import record
 from escalator.store.models import Incident
 
 Source = Literal["alarm", "customer"]
@@ -48,8 +47,7 @@ def open_incident(
     event = record(
         ctx, incident, "opened", note=f"{source} via {channel}", data={"details": incident.details}
     )
-    clocks = ctx.process.spec.clocks
-    schedule(ctx, incident, DEADLINE, ctx.now + clocks.triage)
+    triage.start(ctx, incident, event)
     on_duty = ctx.process.holders_at(FIRST_TIER, ctx.now)
     notify(
         ctx,

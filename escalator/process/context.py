@@ -19,6 +19,8 @@ class Channels:
     slack: bool = False
     pagerduty_default_key: bool = False  # ESCALATOR_PAGERDUTY_ROUTING_KEY is set
     email: bool = False
+    jira: bool = False  # tickets in JIRA; otherwise the built-in tracker
+    ticket_project: str = "MCT"
 
 
 @dataclass(frozen=True)

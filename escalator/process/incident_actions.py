@@ -8,14 +8,14 @@ from escalator.domain import lifecycle
 from escalator.domain.lifecycle import Action
 from escalator.domain.permissions import check_action, check_escalation
 from escalator.domain.roles import ROLES
-from escalator.process import announce
+from escalator.process import announce, tickets
 from escalator.process.context import SYSTEM, Ctx
 from escalator.process.errors import InvalidInput
 from escalator.process.notify import notify
 from escalator.process.records import cancel_timers, load, record, state_of
 from escalator.store.models import AlertGroup, Incident, TimelineEvent
 
-TRIAGE_TIMERS = ("triage.deadline",)
+TRIAGE_TIMERS = ("triage.deadline", "triage.warning")
 
 
 def _roles(ctx: Ctx) -> frozenset[str]:
@@ -58,12 +58,19 @@ def acknowledge(ctx: Ctx, key: str, *, note: str = "") -> Incident:
 
 
 def escalate(
-    ctx: Ctx, key: str, *, to_role: str, to_person: str | None = None, note: str = ""
+    ctx: Ctx,
+    key: str,
+    *,
+    to_role: str,
+    to_person: str | None = None,
+    note: str = "",
+    by_rule: bool = False,
 ) -> Incident:
-    """Hand the incident to ``to_role`` (its current holder, or ``to_person`` who holds it)."""
+    """Hand the incident to ``to_role`` (its current holder, or ``to_person`` who holds it).
+    ``by_rule``: the process file's rule decided it (the severity threshold), not a person."""
     if to_role not in ROLES:
         raise InvalidInput("role", f"unknown role {to_role!r}; roles are {', '.join(ROLES)}")
-    if ctx.actor != SYSTEM:
+    if ctx.actor != SYSTEM and not by_rule:
         check_escalation(ctx.actor, _roles(ctx), to_role)
     holders = ctx.process.holders_at(to_role, ctx.now)
     if to_person is not None and to_person not in ctx.process.members(to_role):
@@ -72,6 +79,12 @@ def escalate(
     target = to_person or (holders[0] if holders else None)
     event = _apply(ctx, incident, Action.ESCALATE, note, to_role=to_role, to_person=target)
     cancel_timers(ctx, incident, TRIAGE_TIMERS)
+    tickets.comment(
+        ctx,
+        incident,
+        event,
+        f"Escalated to {to_role} ({target or 'nobody on duty'}) by {ctx.actor}. {note}".strip(),
+    )
     people = [target] if target else holders
     notify(
         ctx,
@@ -92,6 +105,7 @@ def resolve(ctx: Ctx, key: str, *, note: str = "") -> Incident:
     cancel_timers(ctx, incident)
     # the next alert of its group opens a new incident
     ctx.session.execute(delete(AlertGroup).where(AlertGroup.incident_id == incident.id))
+    tickets.close(ctx, incident, event, note or "resolved")
     watchers = [p for p in _watchers(ctx, incident) if p != ctx.actor]
     notify(
         ctx,

@@ -58,6 +58,7 @@ class Incident(Base):
     updated_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    triage_due_at: Mapped[datetime | None]
 
     @property
     def key(self) -> str:
@@ -237,3 +238,126 @@ class Attachment(Base):
     source: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
+
+
+class Report(Base):
+    """The incident report of triage: the five Ws, one row per incident (edits go on the
+    timeline with before and after)."""
+
+    __tablename__ = "reports"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    who: Mapped[str] = mapped_column(Text, default="")
+    what: Mapped[str] = mapped_column(Text, default="")
+    where: Mapped[str] = mapped_column(Text, default="")
+    when: Mapped[str] = mapped_column(Text, default="")
+    how: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class Assessment(Base):
+    """A severity assessment; every one is kept, the newest counts."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(200))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    severity: Mapped[str] = mapped_column(String(8))
+    summary: Mapped[str] = mapped_column(Text)
+
+
+class Ticket(Base):
+    """The incident's ticket in the MCT project: built in, or in JIRA (``key`` arrives with
+    the delivery receipt of its create message)."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), unique=True)
+    tracker: Mapped[str] = mapped_column(String(16))  # builtin | jira
+    project: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class TicketComment(Base):
+    __tablename__ = "ticket_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime]
+    author: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class KnownBug(Base):
+    __tablename__ = "known_bugs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(32), default="open")
+    source: Mapped[str] = mapped_column(String(16), default="builtin")  # builtin | jira
+    created_at: Mapped[datetime]
+
+
+class IncidentLink(Base):
+    """Something an incident points at: a related incident, ticket or known bug, or a piece
+    of evidence on the web (a log, a PagerDuty incident, a CloudWatch alarm, a graph)."""
+
+    __tablename__ = "incident_links"
+    __table_args__ = (UniqueConstraint("incident_id", "kind", "ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    ref: Mapped[str] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    url: Mapped[str] = mapped_column(String(2000), default="")
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime]
+
+
+class PlaybookRun(Base):
+    """A playbook entry attached to an incident, its ticked steps and its outcome."""
+
+    __tablename__ = "playbook_runs"
+    __table_args__ = (UniqueConstraint("incident_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    entry_id: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(500))
+    steps: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    ticks: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{step, by, at}]
+    because: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(16))  # resolved | failed | not_applicable
+    outcome_by: Mapped[str | None] = mapped_column(String(200))
+    outcome_at: Mapped[datetime | None]
+
+
+class SearchDoc(Base):
+    """What related search looks through: past incidents, tickets and known bugs. On SQLite
+    an FTS5 table mirrors it; on PostgreSQL a generated tsvector column with a GIN index."""
+
+    __tablename__ = "search_docs"
+    __table_args__ = (UniqueConstraint("kind", "ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # incident | ticket | bug
+    ref: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text, default="")
+    service: Mapped[str] = mapped_column(String(200), default="", index=True)
+    account: Mapped[str] = mapped_column(String(200), default="", index=True)
+    group_key: Mapped[str] = mapped_column(String(300), default="", index=True)
+    created_at: Mapped[datetime]

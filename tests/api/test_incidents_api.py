@@ -40,7 +40,10 @@ def test_a_report_by_phone_is_opened_attributed_and_on_the_timeline(
         client.get("/api/v1/incidents/INC-1", headers=headers).json()["title"] == created["title"]
     )
     timeline = client.get("/api/v1/incidents/INC-1/timeline", headers=headers).json()
-    assert [(e["actor"], e["kind"]) for e in timeline] == [("santhosh", "opened")]
+    assert [(e["actor"], e["kind"]) for e in timeline][:2] == [
+        ("santhosh", "opened"),
+        ("santhosh", "assigned"),
+    ]
 
 
 def test_lifecycle_over_http_records_from_and_to(client: TestClient, auth: Auth) -> None:
@@ -159,7 +162,7 @@ def test_health_readiness_metrics_and_docs(client: TestClient, auth: Auth) -> No
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     metrics = client.get("/metrics").text
     assert 'escalator_incidents{status="open"} 1.0' in metrics
-    assert "escalator_timers_pending 1.0" in metrics
+    assert "escalator_timers_pending 2.0" in metrics  # triage warning and deadline
     assert 'escalator_outbox_messages{state="pending"} 2.0' in metrics
     assert client.get("/docs").status_code == 200
     assert "/api/v1/incidents" in client.get("/openapi.json").json()["paths"]

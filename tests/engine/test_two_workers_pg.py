@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -22,24 +23,22 @@ from tests.fakes import FakeClock
 COUNT = 1000
 
 
-def start_worker(url: str, name: str) -> subprocess.Popen[bytes]:
+def start_worker(url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "ESCALATOR_DATABASE_URL": url,
         "ESCALATOR_WORKER_BATCH": "25",
         "ESCALATOR_WORKER_POLL_SECONDS": "0.05",
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "escalator", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with log.open("wb") as out:  # a file, not a pipe: an unread pipe fills and stalls the worker
+        return subprocess.Popen(
+            [sys.executable, "-m", "escalator", "worker"], env=env, stdout=out, stderr=out
+        )
 
 
 @pytest.mark.slow
 def test_two_workers_fire_a_thousand_due_timers_exactly_once(
-    pg_url: str, make_services: Callable[..., Services], clock: FakeClock
+    pg_url: str, make_services: Callable[..., Services], clock: FakeClock, tmp_path: Path
 ) -> None:
     clock.set(datetime.now(UTC) - timedelta(hours=1))  # so every triage clock is now overdue
     svc = make_services(pg_url)
@@ -47,7 +46,7 @@ def test_two_workers_fire_a_thousand_due_timers_exactly_once(
         for n in range(COUNT):
             alert.open_incident(ctx, title=f"alarm {n}", source="alarm", channel="manual")
 
-    workers = [start_worker(pg_url, "a"), start_worker(pg_url, "b")]
+    workers = [start_worker(pg_url, tmp_path / f"worker-{n}.log") for n in (1, 2)]
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -60,7 +59,8 @@ def test_two_workers_fire_a_thousand_due_timers_exactly_once(
     finally:
         for w in workers:
             w.send_signal(signal.SIGTERM)
-        logs = [w.communicate(timeout=30)[1].decode() for w in workers]
+            w.wait(timeout=30)
+        logs = [(tmp_path / f"worker-{n}.log").read_text()[-2000:] for n in (1, 2)]
 
     with svc.db.read() as s:
         states = dict(s.execute(select(Timer.state, func.count()).group_by(Timer.state)).all())
@@ -72,7 +72,7 @@ def test_two_workers_fire_a_thousand_due_timers_exactly_once(
             .where(TimelineEvent.kind == "triage_breached")
             .group_by(TimelineEvent.incident_id)
         ).all()
-    assert states == {"fired": COUNT}, logs
+    assert states == {"fired": 2 * COUNT}, logs  # each incident's triage warning and deadline
     assert len(breaches) == COUNT and {n for _, n in breaches} == {1}
     assert len(by_worker) == 2, f"both workers should take part: {by_worker}"
-    assert sum(by_worker.values()) == COUNT
+    assert sum(by_worker.values()) == 2 * COUNT

@@ -47,7 +47,16 @@ def test_the_triage_deadline_fires_once_at_thirty_minutes_and_tells_the_manager(
     worker = svc.worker("w1")
     worker.run_once()
     recorder.attempts.clear()
-    clock.advance(timedelta(minutes=29, seconds=59))
+    clock.advance(timedelta(minutes=19, seconds=59))
+    worker.run_once()
+    assert recorder.attempts == [], "nothing before the warning"
+    clock.advance(timedelta(seconds=1))
+    worker.run_once()
+    assert [(m.destination, m.subject) for m in recorder.attempts] == [
+        ("santhosh", f"[{key}] Triage due in 10m: Checkout prices missing")
+    ], "the warning goes to the triager on duty, ten minutes before"
+    recorder.attempts.clear()
+    clock.advance(timedelta(minutes=9, seconds=59))
     worker.run_once()
     assert "triage_breached" not in kinds(svc, key)
     assert recorder.attempts == []
@@ -55,11 +64,12 @@ def test_the_triage_deadline_fires_once_at_thirty_minutes_and_tells_the_manager(
     worker.run_once()
     worker.run_once()
     assert kinds(svc, key).count("triage_breached") == 1
+    assert kinds(svc, key).count("triage_warning") == 1
     assert [(m.destination, m.subject) for m in recorder.attempts] == [
         ("dinesh", f"[{key}] Triage overdue (30m): Checkout prices missing")
     ]
     with svc.db.read() as s:
-        timer = s.scalars(select(Timer)).one()
+        timer = s.scalars(select(Timer).where(Timer.kind == "triage.deadline")).one()
         assert (timer.state, timer.fired_by, timer.late_ms) == ("fired", "w1", 0)
 
 
@@ -73,7 +83,8 @@ def test_a_worker_that_was_down_fires_late_and_says_how_late(
         incident = queries.get_incident(s, key)
         [breach] = [e for e in queries.timeline(s, incident) if e.kind == "triage_breached"]
         assert breach.data["late_seconds"] == 90 * 60
-        assert s.scalars(select(Timer)).one().late_ms == 90 * 60 * 1000
+        deadline = s.scalars(select(Timer).where(Timer.kind == "triage.deadline")).one()
+        assert deadline.late_ms == 90 * 60 * 1000
 
 
 def test_escalating_in_time_stops_the_triage_clock(svc: Services, clock: FakeClock) -> None:
@@ -157,10 +168,10 @@ def test_a_broken_handler_fails_its_timer_and_not_the_batch(
         raise RuntimeError("boom")
 
     worker = svc.worker()
-    worker.handlers = {"triage.deadline": explode}
+    worker.handlers = {"triage.deadline": explode, "triage.warning": explode}
     clock.advance(timedelta(hours=1))
     worker.run_once()
     with svc.db.read() as s:
         states = [(t.state, t.error) for t in s.scalars(select(Timer).order_by(Timer.id)).all()]
-    assert states == [("failed", "RuntimeError: boom")] * 2
+    assert states == [("failed", "RuntimeError: boom")] * 4
     assert first != second

@@ -67,7 +67,7 @@ def test_alertmanager_fired_then_resolved_pages_posts_and_resolves(
     assert "prometheus:9090/graph" in json.dumps(root.blocks)
     with wired.db.read() as s:
         kinds = [e.kind for e in queries.timeline(s, queries.get_incident(s, incident.key))]
-    assert kinds == ["opened", "alert_fired"]
+    assert kinds[0] == "opened" and kinds[-1] == "alert_fired" and "assigned" in kinds
     with wired.unit_of_work("santhosh") as ctx:
         incident_actions.acknowledge(ctx, incident.key)
     worker.run_once()

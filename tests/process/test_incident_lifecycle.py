@@ -35,13 +35,14 @@ def test_a_phone_report_opens_notifies_first_tier_and_starts_the_triage_clock(
             "account_tier": "key",
         }
         assert incident.reporter == "santhosh"
-        [opened] = queries.timeline(s, incident)
+        opened, assigned = queries.timeline(s, incident)[:2]
         assert (opened.kind, opened.actor) == ("opened", "santhosh")
-        [timer] = s.scalars(select(Timer)).all()
-        assert (timer.kind, timer.due_at) == (
-            "triage.deadline",
-            incident.created_at + timedelta(minutes=30),
-        )
+        assert (assigned.kind, incident.owner_person) == ("assigned", "santhosh")
+        timers = {t.kind: t.due_at for t in s.scalars(select(Timer)).all()}
+        assert timers == {
+            "triage.deadline": incident.created_at + timedelta(minutes=30),
+            "triage.warning": incident.created_at + timedelta(minutes=20),
+        }
         to = sorted(m.destination for m in s.scalars(select(OutboxMessage)).all())
         assert to == ["dinesh", "santhosh"]
 
@@ -67,9 +68,10 @@ def test_every_change_is_on_the_timeline_with_who_when_and_from_to(
         times = [e.at for e in queries.timeline(s, incident)]
     assert rows == [
         ("santhosh", "opened", None, None, None),
+        ("santhosh", "assigned", None, None, None),
+        ("santhosh", "playbook_attached", None, None, None),  # "$0" matches zero-prices
         ("santhosh", "acknowledge", "status", "open", "acknowledged"),
         ("santhosh", "acknowledge", "stage", "alert", "triage"),
-        ("santhosh", "acknowledge", "owner_person", None, "santhosh"),
         ("santhosh", "escalate", "status", "acknowledged", "open"),
         ("santhosh", "escalate", "stage", "triage", "escalate"),
         ("santhosh", "escalate", "owner_role", "first_tier", "support_manager"),
@@ -122,7 +124,7 @@ def test_escalation_pages_the_rotation_holder_and_stops_the_triage_clock(svc: Se
         assert incident.owner_person == expected
     with svc.db.read() as s:
         states = {t.kind: t.state for t in s.scalars(select(Timer)).all()}
-        assert states == {"triage.deadline": "cancelled"}
+        assert states == {"triage.deadline": "cancelled", "triage.warning": "cancelled"}
         paged = [
             m.destination
             for m in s.scalars(select(OutboxMessage)).all()

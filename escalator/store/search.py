@@ -1,0 +1,201 @@
+"""Full-text search over past incidents, tickets and known bugs: SQLite FTS5 or PostgreSQL
+``tsvector``, whichever the database is."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select, text
+from sqlalchemy.orm import Session
+
+from escalator.store.models import SearchDoc
+from escalator.store.upsert import _insert
+
+_STOP = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "its",
+        "this",
+        "that",
+        "with",
+        "from",
+        "at",
+        "by",
+        "as",
+        "not",
+        "no",
+        "but",
+        "our",
+        "we",
+        "you",
+        "they",
+        "your",
+        "has",
+        "have",
+        "had",
+        "can",
+        "will",
+        "all",
+        "any",
+        "some",
+        "into",
+        "out",
+        "over",
+        "than",
+        "then",
+        "there",
+        "their",
+        "when",
+        "what",
+        "which",
+        "who",
+        "how",
+        "why",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    ref: str
+    title: str
+    body: str
+    service: str
+    account: str
+    group_key: str
+    created_at: datetime
+    rank: int  # 0 best, by text relevance; -1 when found by a shared field only
+
+
+def terms(words: str, limit: int = 24) -> list[str]:
+    """The searchable words of ``words``: lower case, no stop words, first ``limit`` kept."""
+    seen: dict[str, None] = {}
+    for word in re.findall(r"[a-z0-9]{3,}", words.lower()):
+        if word not in _STOP:
+            seen.setdefault(word, None)
+    return list(seen)[:limit]
+
+
+def index(
+    session: Session,
+    *,
+    kind: str,
+    ref: str,
+    title: str,
+    body: str,
+    service: str = "",
+    account: str = "",
+    group_key: str = "",
+    created_at: datetime,
+) -> None:
+    stmt = _insert(session, SearchDoc.__table__).values(
+        kind=kind,
+        ref=ref,
+        title=title[:500],
+        body=body[:20000],
+        service=service[:200],
+        account=account[:200],
+        group_key=group_key[:300],
+        created_at=created_at,
+    )
+    new = stmt.excluded
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["kind", "ref"],
+            set_={
+                "title": new.title,
+                "body": new.body,
+                "service": new.service,
+                "account": new.account,
+                "group_key": new.group_key,
+            },
+        )
+    )
+
+
+def _row(row: object, rank: int) -> Hit:
+    r = row._mapping  # type: ignore[attr-defined]
+    return Hit(
+        r["kind"],
+        r["ref"],
+        r["title"],
+        r["body"],
+        r["service"],
+        r["account"],
+        r["group_key"],
+        r["created_at"],
+        rank,
+    )
+
+
+def by_text(session: Session, words: list[str], *, limit: int) -> list[Hit]:
+    if not words:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        sql = text(
+            "SELECT kind, ref, title, body, service, account, group_key, created_at "
+            "FROM search_docs, to_tsquery('english', :q) AS q WHERE tsv @@ q "
+            "ORDER BY ts_rank(tsv, q) DESC, id DESC LIMIT :n"
+        )
+        query = " | ".join(words)
+    else:
+        sql = text(
+            "SELECT d.kind, d.ref, d.title, d.body, d.service, d.account, d.group_key, "
+            "d.created_at "
+            "FROM search_fts JOIN search_docs AS d ON d.id = search_fts.rowid "
+            "WHERE search_fts MATCH :q ORDER BY bm25(search_fts, 2.0, 1.0), d.id DESC LIMIT :n"
+        )
+        query = " OR ".join(f'"{w}"' for w in words)
+    rows = session.execute(sql, {"q": query, "n": limit}).all()
+    return [_row(row, position) for position, row in enumerate(rows)]
+
+
+def by_fields(
+    session: Session, *, service: str, account: str, group_key: str, limit: int
+) -> list[Hit]:
+    conditions = [
+        column == value
+        for column, value in (
+            (SearchDoc.service, service),
+            (SearchDoc.account, account),
+            (SearchDoc.group_key, group_key),
+        )
+        if value
+    ]
+    if not conditions:
+        return []
+    query = (
+        select(
+            SearchDoc.kind,
+            SearchDoc.ref,
+            SearchDoc.title,
+            SearchDoc.body,
+            SearchDoc.service,
+            SearchDoc.account,
+            SearchDoc.group_key,
+            SearchDoc.created_at,
+        )
+        .where(or_(*conditions))
+        .order_by(SearchDoc.created_at.desc())
+        .limit(limit)
+    )
+    return [_row(row, -1) for row in session.execute(query).all()]
