@@ -15,6 +15,7 @@ from escalator.engine.clock import Clock, SystemClock
 from escalator.engine.senders import ConsoleSender, Sender
 from escalator.engine.worker import Worker
 from escalator.integrations.outbound.http_get import HttpGetSender
+from escalator.integrations.outbound.jira import JiraSender
 from escalator.integrations.outbound.pagerduty import PagerDutySender
 from escalator.integrations.outbound.slack import SlackSender
 from escalator.integrations.outbound.smtp import SmtpSender
@@ -22,6 +23,7 @@ from escalator.process.announce import PAGERDUTY, SLACK
 from escalator.process.context import Channels, Ctx
 from escalator.process.notify import CONSOLE, EMAIL
 from escalator.process.subscriptions import SNS_CONFIRM
+from escalator.process.tickets import JIRA
 from escalator.store.db import Database
 
 
@@ -86,10 +88,19 @@ def senders_for(settings: Settings, process: Process) -> tuple[dict[str, Sender]
         senders[EMAIL] = SmtpSender(
             settings.smtp_url.get_secret_value(), sender=settings.email_from
         )
+    if settings.jira_url and settings.jira_user and settings.jira_token:
+        senders[JIRA] = JiraSender(
+            url=settings.jira_url,
+            user=settings.jira_user,
+            token=settings.jira_token.get_secret_value(),
+            issue_type=settings.jira_issue_type,
+        )
     channels = Channels(
         slack=SLACK in senders,
         pagerduty_default_key=default_key is not None,
         email=EMAIL in senders,
+        jira=JIRA in senders,
+        ticket_project=settings.jira_project,
     )
     return senders, channels
 

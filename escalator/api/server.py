@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from escalator import __version__
-from escalator.api import admin, health, incidents, logs, problems
+from escalator.api import admin, health, incidents, logs, problems, triage
 from escalator.api.intake import Intake
 from escalator.api.intake import router as intake_router
 from escalator.app import Services
@@ -82,6 +82,7 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(intake_router)  # first: the hot path matches without scanning the rest
     app.include_router(health.router)
     app.include_router(incidents.router)
+    app.include_router(triage.router)
     app.include_router(admin.router)
     app.include_router(web.router)
     static = resources.files("escalator.web") / "static"

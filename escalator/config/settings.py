@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     )
     email_from: str = "escalator@localhost"
 
+    # tickets: the built-in MCT tracker unless JIRA is configured
+    jira_url: str | None = None
+    jira_user: str | None = None
+    jira_token: SecretStr | None = None
+    jira_project: str = "MCT"
+    jira_issue_type: str = "Task"
+
     # intake
     intake_max_bytes: int = 1024 * 1024
     attachment_max_bytes: int = 10 * 1024 * 1024

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 
 from escalator.domain import lifecycle
-from escalator.domain.lifecycle import Action
+from escalator.domain.lifecycle import Action, Change
 from escalator.domain.permissions import check_action, check_escalation
 from escalator.domain.roles import ROLES
 from escalator.process import announce, tickets
@@ -138,4 +138,18 @@ def close(ctx: Ctx, key: str, *, note: str = "") -> Incident:
     _check(ctx, "incident.close")
     incident = load(ctx, key)
     _apply(ctx, incident, Action.CLOSE, note)
+    return incident
+
+
+def claim(ctx: Ctx, key: str) -> Incident:
+    """Take over an incident's triage or work from whoever has it now."""
+    incident = load(ctx, key)
+    if ctx.actor not in ctx.process.members(incident.owner_role or ""):
+        raise InvalidInput("person", f"{ctx.actor} does not hold role {incident.owner_role}")
+    before = incident.owner_person
+    if before == ctx.actor:
+        return incident
+    incident.owner_person, incident.updated_at = ctx.actor, ctx.now
+    event = record(ctx, incident, "claimed", change=Change("owner_person", before, ctx.actor))
+    announce.changed(ctx, incident, event, f"{ctx.actor} took it over from {before or 'nobody'}")
     return incident

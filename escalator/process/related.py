@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,3 +105,7 @@ def add_bug(
         ctx.session, kind="bug", ref=bug.key, title=bug.title, body=description, created_at=ctx.now
     )
     return bug
+
+
+def bugs(session: Session) -> list[KnownBug]:
+    return list(session.scalars(select(KnownBug).order_by(KnownBug.id)).all())

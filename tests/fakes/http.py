@@ -43,7 +43,8 @@ Handler = Callable[[Request], Reply]
 
 
 class FakeServer:
-    def __init__(self, handle: Handler) -> None:
+    def __init__(self, handle: Handler, *, threaded_handler: bool = False) -> None:
+        """``threaded_handler``: call ``handle`` without the fake's lock (it may block)."""
         self.requests: list[Request] = []
         self._handle = handle
         self._lock = threading.Lock()
@@ -62,6 +63,9 @@ class FakeServer:
                 )
                 with fake._lock:
                     fake.requests.append(request)
+                    if not threaded_handler:
+                        reply = fake._handle(request)
+                if threaded_handler:
                     reply = fake._handle(request)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():

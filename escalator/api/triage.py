@@ -1,0 +1,285 @@
+"""/api/v1/incidents/{key}/…: the triage checklist — report, evidence, severity, related
+items, playbooks — and known bugs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Request, Response, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from escalator.api.deps import Person, ReadSession, Work
+from escalator.api.incidents import ERRORS
+from escalator.api.schemas import IncidentOut, NoteIn
+from escalator.domain.severity import Answers
+from escalator.process import assessment, incident_actions, playbooks, related, report, triage_view
+from escalator.process.errors import NotFound
+from escalator.process.records import load
+from escalator.store.models import Attachment
+
+router = APIRouter(prefix="/api/v1", tags=["triage"])
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    who: str | None = Field(default=None, max_length=4000)
+    what: str | None = Field(default=None, max_length=4000)
+    where: str | None = Field(default=None, max_length=4000)
+    when: str | None = Field(default=None, max_length=4000)
+    how: str | None = Field(default=None, max_length=20000)
+
+
+class LinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(max_length=2000)
+    title: str = Field(default="", max_length=500)
+    kind: Literal["log", "email", "pagerduty", "cloudwatch", "graph", "statsd", "other"] = "other"
+
+
+class AnswersIn(BaseModel):
+    """The seed's five questions."""
+
+    model_config = ConfigDict(extra="forbid")
+    users_affected: int = Field(ge=0, description="1. How many users are affected?")
+    account_tier: str | None = Field(
+        default=None,
+        description="2. Which users: their account tier (key, standard …); "
+        "default: the tier of the incident's account",
+    )
+    user_impact: Literal["blocked", "losing_money", "degraded", "nice_to_have"] = Field(
+        description="3. Impact to the user"
+    )
+    business_impact: Literal["losing_money", "losing_customer", "none"] = Field(
+        description="4. Impact to the company"
+    )
+    stakeholder: str = Field(default="", max_length=200, description="5. Who was asked …")
+    stakeholder_priority: Literal["SEV1", "SEV2", "SEV3", "SEV4"] | None = Field(
+        default=None, description="… and the priority they gave"
+    )
+
+
+class VerdictOut(BaseModel):
+    severity: str
+    reasons: list[str]
+    summary: str
+    escalated_to: str | None
+    incident: IncidentOut
+
+
+class RelatedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["incident", "ticket", "bug"]
+    ref: str = Field(min_length=1, max_length=200)
+    title: str = Field(default="", max_length=500)
+
+
+class OutcomeIn(NoteIn):
+    outcome: Literal["resolved", "failed", "not_applicable"]
+    entry: str | None = None
+
+
+class BugIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=500)
+    description: str = Field(default="", max_length=20000)
+
+
+def _view(view: triage_view.TriageView) -> dict[str, Any]:
+    r = view.report
+    latest = view.assessments[-1] if view.assessments else None
+    return {
+        "incident": IncidentOut.of(view.incident).model_dump(mode="json"),
+        "due_at": view.due_at.isoformat() if view.due_at else None,
+        "report": {f: getattr(r, f) for f in report.FIELDS} if r else None,
+        "evidence": {
+            "links": [
+                {
+                    "kind": link.kind,
+                    "title": link.title,
+                    "url": link.url,
+                    "ref": link.ref,
+                    "added_by": link.added_by,
+                }
+                for link in view.links
+            ],
+            "files": [
+                {
+                    "id": a.id,
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "size": a.size,
+                    "sha256": a.sha256,
+                    "source": a.source,
+                }
+                for a in view.files
+            ],
+        },
+        "ticket": {
+            "key": view.ticket.key,
+            "tracker": view.ticket.tracker,
+            "status": view.ticket.status,
+            "url": view.ticket.url,
+        }
+        if view.ticket
+        else None,
+        "severity": {"severity": latest.severity, "summary": latest.summary} if latest else None,
+        "assessments": [
+            {
+                "at": a.at.isoformat(),
+                "by": a.by,
+                "severity": a.severity,
+                "summary": a.summary,
+                "answers": a.answers,
+            }
+            for a in view.assessments
+        ],
+        "playbooks": [
+            {
+                "entry": p.entry_id,
+                "title": p.title,
+                "because": p.because,
+                "steps": p.steps,
+                "done": sorted(t["step"] for t in p.ticks),
+                "outcome": p.outcome,
+            }
+            for p in view.playbooks
+        ],
+        "related": [
+            {
+                "kind": x.kind,
+                "ref": x.ref,
+                "title": x.title,
+                "score": x.score,
+                "reasons": list(x.reasons),
+            }
+            for x in view.related
+        ],
+    }
+
+
+@router.get("/incidents/{key}/triage", responses=ERRORS)
+def get_triage(key: str, session: ReadSession, _: Person) -> dict[str, Any]:
+    """The triage checklist: report, evidence, ticket, severity, playbooks, related items."""
+    return _view(triage_view.load(session, key))
+
+
+@router.put("/incidents/{key}/report", responses=ERRORS)
+def put_report(key: str, body: ReportIn, ctx: Work) -> dict[str, str]:
+    row = report.update(ctx, key, body.model_dump(exclude_none=True))
+    return {f: getattr(row, f) for f in report.FIELDS}
+
+
+@router.post("/incidents/{key}/evidence/links", status_code=201, responses=ERRORS)
+def add_link(key: str, body: LinkIn, ctx: Work) -> dict[str, str]:
+    row = report.add_link(ctx, key, url=body.url, title=body.title, kind=body.kind)
+    return {"url": row.url, "title": row.title}
+
+
+@router.post("/incidents/{key}/evidence/files", status_code=201, responses=ERRORS)
+def upload(
+    key: str, request: Request, file: Annotated[UploadFile, File()], ctx: Work
+) -> dict[str, Any]:
+    """Attach a file (logs, a customer's email, a screenshot); size-limited, kept with its
+    content type and SHA-256."""
+    limit = request.app.state.services.settings.attachment_max_bytes
+    data = file.file.read(limit + 1)
+    row = report.upload(
+        ctx,
+        key,
+        filename=file.filename or "upload",
+        content_type=file.content_type or "application/octet-stream",
+        data=data,
+        max_bytes=limit,
+    )
+    return {
+        "id": row.id,
+        "filename": row.filename,
+        "size": row.size,
+        "sha256": row.sha256,
+        "content_type": row.content_type,
+    }
+
+
+@router.get("/incidents/{key}/evidence/files/{file_id}", responses=ERRORS)
+def download(key: str, file_id: int, session: ReadSession, _: Person) -> Response:
+    view = triage_view.load(session, key, with_related=False)
+    row = session.get(Attachment, file_id)
+    if row is None or row.incident_id != view.incident.id:
+        raise NotFound(f"no file {file_id} on {key}")
+    safe = row.filename.replace('"', "")
+    return Response(
+        row.data,
+        media_type=row.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe}"',
+            "X-Content-Type-Options": "nosniff",
+            "ETag": row.sha256,
+        },
+    )
+
+
+@router.post("/incidents/{key}/assessments", response_model=VerdictOut, responses=ERRORS)
+def assess(key: str, body: AnswersIn, ctx: Work) -> VerdictOut:
+    """Answer the five questions; at or above the threshold the Support Manager gets it."""
+    fields = body.model_dump()
+    if fields["account_tier"] is None:
+        fields["account_tier"] = load(ctx, key).details.get("account_tier")
+    incident, verdict = assessment.evaluate(ctx, key, Answers(**fields))
+    escalated = incident.owner_role if incident.owner_role == "support_manager" else None
+    return VerdictOut(
+        severity=verdict.severity,
+        reasons=list(verdict.reasons),
+        summary=verdict.summary,
+        escalated_to=escalated,
+        incident=IncidentOut.of(incident),
+    )
+
+
+@router.get("/incidents/{key}/related", responses=ERRORS)
+def get_related(key: str, session: ReadSession, _: Person) -> list[dict[str, Any]]:
+    return _view(triage_view.load(session, key))["related"]
+
+
+@router.post("/incidents/{key}/related", status_code=201, responses=ERRORS)
+def link_related(key: str, body: RelatedIn, ctx: Work) -> dict[str, str]:
+    row = related.link(ctx, key, kind=body.kind, ref=body.ref, title=body.title)
+    return {"kind": row.kind, "ref": row.ref}
+
+
+@router.post("/incidents/{key}/playbooks/{entry}", status_code=201, responses=ERRORS)
+def attach_playbook(key: str, entry: str, ctx: Work) -> dict[str, Any]:
+    run = playbooks.attach(ctx, key, entry)
+    return {"entry": run.entry_id, "steps": run.steps}
+
+
+@router.post("/incidents/{key}/playbooks/{entry}/steps/{step}", responses=ERRORS)
+def tick(key: str, entry: str, step: int, ctx: Work) -> dict[str, Any]:
+    run = playbooks.tick(ctx, key, entry, step)
+    return {"entry": run.entry_id, "done": sorted(t["step"] for t in run.ticks)}
+
+
+@router.post("/incidents/{key}/playbook-outcome", response_model=IncidentOut, responses=ERRORS)
+def outcome(key: str, body: OutcomeIn, ctx: Work) -> IncidentOut:
+    return IncidentOut.of(
+        playbooks.conclude(ctx, key, body.outcome, entry_id=body.entry, note=body.note)
+    )
+
+
+@router.post("/incidents/{key}/claim", response_model=IncidentOut, responses=ERRORS)
+def claim(key: str, ctx: Work) -> IncidentOut:
+    return IncidentOut.of(incident_actions.claim(ctx, key))
+
+
+@router.post("/known-bugs", status_code=201, responses=ERRORS)
+def add_bug(body: BugIn, ctx: Work) -> dict[str, str]:
+    bug = related.add_bug(ctx, key=body.key, title=body.title, description=body.description)
+    return {"key": bug.key, "title": bug.title}
+
+
+@router.get("/known-bugs", responses=ERRORS)
+def list_bugs(session: ReadSession, _: Person) -> list[dict[str, str]]:
+    return [
+        {"key": b.key, "title": b.title, "status": b.status, "source": b.source}
+        for b in related.bugs(session)
+    ]
