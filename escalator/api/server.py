@@ -19,6 +19,7 @@ from escalator.integrations.inbound.email import InboundEmail
 from escalator.integrations.inbound.smtp_listener import SmtpListener
 from escalator.process import customer
 from escalator.web import routes as web
+from escalator.web import triage as web_triage
 
 
 def email_receiver(svc: Services) -> SmtpListener:
@@ -84,6 +85,7 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(incidents.router)
     app.include_router(triage.router)
     app.include_router(admin.router)
+    app.include_router(web_triage.router)
     app.include_router(web.router)
     static = resources.files("escalator.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

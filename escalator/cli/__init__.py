@@ -20,6 +20,7 @@ from escalator.api.server import create_app
 from escalator.cli.admin import integration_app, messages_app, token_app
 from escalator.cli.common import AsPerson, acting, err, fail, out, services
 from escalator.cli.incidents import incidents_app
+from escalator.cli.triage import triage
 from escalator.config.process_loader import ProcessFileError, load_process
 from escalator.config.settings import Settings
 from escalator.process import alert
@@ -30,6 +31,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(integration_app, name="integration")
 app.add_typer(messages_app, name="messages")
+app.command()(triage)
 
 
 @app.command()

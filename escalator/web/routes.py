@@ -47,7 +47,7 @@ def _signed_in(request: Request, svc: Services) -> str | None:
         return tokens.authenticate(session, token)
 
 
-def _page(
+def render(
     request: Request, name: str, person: str | None, code: int = 200, **context: Any
 ) -> HTMLResponse:
     svc: Services = request.app.state.services
@@ -85,7 +85,7 @@ def home(request: Request, svc: ServicesDep) -> Response:
 
 @router.get("/login")
 def login_form(request: Request) -> HTMLResponse:
-    return _page(request, "login.html", None)
+    return render(request, "login.html", None)
 
 
 @router.post("/login")
@@ -93,7 +93,7 @@ def login(request: Request, svc: ServicesDep, token: Annotated[str, Form()] = ""
     with svc.db.read() as session:
         person = tokens.authenticate(session, token.strip())
     if person is None:
-        return _page(
+        return render(
             request,
             "login.html",
             None,
@@ -125,7 +125,7 @@ def incidents(request: Request, svc: ServicesDep, person: Viewer, status: str = 
     with svc.db.read() as session:
         page = queries.list_incidents(session, status=status or None, limit=200)
     template = "_incident_rows.html" if request.headers.get("HX-Request") else "incidents.html"
-    return _page(request, template, person, page=page, status=status, statuses=list(Status))
+    return render(request, template, person, page=page, status=status, statuses=list(Status))
 
 
 @router.get("/incidents/{key}")
@@ -142,13 +142,13 @@ def _incident_page(
             item = queries.get_incident(session, key)
             events = queries.timeline(session, item)
             clocks = [
-                {"kind": t.kind, "due_at": t.due_at, "left": _left(t.due_at, now)}
+                {"kind": t.kind, "due_at": t.due_at, "left": time_left(t.due_at, now)}
                 for t in queries.pending_timers(session, item)
             ]
     except NotFound as exc:
-        return _page(request, "error.html", person, code=404, error=str(exc))
+        return render(request, "error.html", person, code=404, error=str(exc))
     partial = request.headers.get("HX-Request") and request.query_params.get("part") == "timeline"
-    return _page(
+    return render(
         request,
         "_timeline.html" if partial else "incident.html",
         person,
@@ -161,7 +161,7 @@ def _incident_page(
     )
 
 
-def _left(due_at: datetime, now: datetime) -> str:
+def time_left(due_at: datetime, now: datetime) -> str:
     seconds = int((due_at - now).total_seconds())
     if seconds <= 0:
         return "overdue"
@@ -199,7 +199,7 @@ def act(
 
 @router.get("/report")
 def report_form(request: Request, person: Viewer) -> Response:
-    return _page(request, "report.html", person)
+    return render(request, "report.html", person)
 
 
 @router.post("/report")
@@ -214,7 +214,7 @@ def report(
     account: Annotated[str, Form()] = "",
 ) -> Response:
     if not title.strip() or channel not in alert.CUSTOMER_CHANNELS:
-        return _page(
+        return render(
             request,
             "report.html",
             person,
@@ -251,7 +251,7 @@ def _messages_page(
     with svc.db.read() as session:
         rows = queries.messages(session, state=state or None, limit=200)
     template = "_message_rows.html" if request.headers.get("HX-Request") else "messages.html"
-    return _page(request, template, person, code=code, messages=rows, state=state, error=error)
+    return render(request, template, person, code=code, messages=rows, state=state, error=error)
 
 
 @router.post("/messages/{message_id}/retry")
@@ -269,7 +269,7 @@ def _integrations_page(
 ) -> Response:
     with svc.db.read() as session:
         rows = integrations.list_all(session)
-    return _page(
+    return render(
         request, "integrations.html", person, code=code, integrations=rows, kinds=KINDS, **context
     )
 

@@ -125,3 +125,40 @@ def test_messages_from_the_cli() -> None:
     assert [(m["channel"], m["state"]) for m in listed] == [("console", "pending")] * 2
     refused = runner.invoke(app, ["messages", "retry", str(listed[0]["id"]), "--as", "noah"])
     assert refused.exit_code == 1 and "only dead messages" in refused.stderr
+
+
+def test_triage_from_the_cli() -> None:
+    runner.invoke(
+        app,
+        ["report", "--title", "Prices show $0 for ACME", "--as", "santhosh", "--account", "acme"],
+    )
+    shown = json.loads(runner.invoke(app, ["triage", "INC-1", "--as", "santhosh", "--json"]).stdout)
+    assert shown["ticket"] == "MCT-1" and shown["playbooks"][0]["entry"] == "zero-prices"
+    done = runner.invoke(
+        app,
+        [
+            "triage",
+            "INC-1",
+            "--as",
+            "santhosh",
+            "--who",
+            "ACME storefront shoppers",
+            "--playbook",
+            "failed",
+            "--users",
+            "50",
+            "--impact",
+            "blocked",
+            "--stakeholder",
+            "Bob",
+            "--json",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    assert "INC-1: SEV1: blocked + key account" in done.stderr
+    after = json.loads(done.stdout)
+    assert after["report"]["who"] == "ACME storefront shoppers"
+    assert after["playbooks"][0]["outcome"] == "failed"
+    assert after["owner"] == "dinesh (support_manager)"
+    bad = runner.invoke(app, ["triage", "INC-1", "--as", "santhosh", "--users", "5"])
+    assert bad.exit_code == 2 and "--users needs --impact" in bad.stderr

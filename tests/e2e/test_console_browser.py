@@ -110,3 +110,50 @@ def test_integrations_and_dead_letters_in_the_console(
         page.goto(f"{base}/messages?state=dead")
         expect(page.locator("#message-rows tr")).to_have_count(1)
         page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_triage_form_walks_the_checklist_to_the_support_manager(
+    svc: Services, token_for: Callable[[str], str], browser: Browser
+) -> None:
+    with svc.unit_of_work("santhosh") as ctx:
+        alert.report(
+            ctx, title="Storefront shows $0 for every product", caller="Bob", account="acme"
+        )
+    with serving(create_app(svc, run_worker=False)) as base:
+        page = browser.new_page()
+        page.goto(f"{base}/login")
+        page.fill("#token", token_for("santhosh"))
+        page.click("button[type=submit]")
+        page.goto(f"{base}/incidents/INC-1")
+        page.click("text=Triage checklist")
+        expect(page.locator("#triage-clock")).to_contain_text("Triage due")
+        expect(page.locator("#ticket")).to_contain_text("MCT-1")
+        expect(page.locator("#playbook-zero-prices")).to_contain_text(
+            "Storefront shows $0 or blank prices"
+        )
+
+        page.fill("#report-who", "ACME shoppers in the EU store")
+        page.fill("#report-where", "eu.acme.example storefront")
+        page.click("button:has-text('Save report')")
+        expect(page.locator("#report-who")).to_have_value("ACME shoppers in the EU store")
+
+        page.locator("#playbook-zero-prices button:has-text('Done')").first.click()
+        expect(page.locator("#playbook-zero-prices li.done")).to_have_count(1)
+        page.click("button:has-text('Playbook failed')")
+        expect(page.locator("#playbook-zero-prices")).to_contain_text("Outcome: failed")
+
+        page.fill("#users_affected", "300")
+        page.select_option("#user_impact", "blocked")
+        page.select_option("#business_impact", "losing_money")
+        page.fill("#stakeholder", "Bob at ACME")
+        page.click("button:has-text('Assess severity')")
+        expect(page.locator("#verdict")).to_contain_text("SEV1: blocked + key account")
+        expect(page.locator("#triage-clock")).to_contain_text("dinesh")
+        expect(page.locator("#triage-clock")).to_contain_text("support_manager")
+        page.goto(f"{base}/incidents/INC-1")
+        expect(page.locator("#timeline")).to_contain_text(
+            "SEV1 meets the escalation threshold SEV2"
+        )
+        page.close()

@@ -1,0 +1,214 @@
+"""The console's triage page: the seed's checklist, one step after another, clock on top."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from escalator.api.deps import ServicesDep
+from escalator.app import Services
+from escalator.domain.severity import BUSINESS_IMPACTS, LEVELS, USER_IMPACTS, Answers
+from escalator.process import assessment, playbooks, related, report, triage_view
+from escalator.process.records import load
+from escalator.web.routes import CODES, FAILURES, Viewer, render, time_left
+
+router = APIRouter(include_in_schema=False)
+
+
+def _show(
+    request: Request, svc: Services, person: str, key: str, *, error: str = "", code: int = 200
+) -> Response:
+    with svc.db.read() as session:
+        view = triage_view.load(session, key)
+    left = time_left(view.due_at, svc.clock.now()) if view.due_at else ""
+    return render(
+        request,
+        "triage.html",
+        person,
+        code=code,
+        view=view,
+        left=left,
+        error=error,
+        fields=report.FIELDS,
+        user_impacts=USER_IMPACTS,
+        business_impacts=BUSINESS_IMPACTS,
+        levels=LEVELS,
+        threshold=svc.process.spec.escalation.threshold,
+        tiers=sorted({a.tier for a in svc.process.accounts} | {"standard", "key"}),
+    )
+
+
+def _done(key: str) -> Response:
+    return RedirectResponse(f"/incidents/{key}/triage", status_code=303)
+
+
+@router.get("/incidents/{key}/triage")
+def page(request: Request, svc: ServicesDep, person: Viewer, key: str) -> Response:
+    try:
+        return _show(request, svc, person, key)
+    except FAILURES as exc:
+        return render(request, "error.html", person, code=CODES[type(exc)], error=str(exc))
+
+
+@router.post("/incidents/{key}/triage/report")
+def save_report(
+    request: Request,
+    svc: ServicesDep,
+    person: Viewer,
+    key: str,
+    who: Annotated[str, Form()] = "",
+    what: Annotated[str, Form()] = "",
+    where: Annotated[str, Form()] = "",
+    when: Annotated[str, Form()] = "",
+    how: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with svc.unit_of_work(person) as ctx:
+            report.update(
+                ctx, key, {"who": who, "what": what, "where": where, "when": when, "how": how}
+            )
+    except FAILURES as exc:
+        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
+    return _done(key)
+
+
+@router.post("/incidents/{key}/triage/link")
+def add_link(
+    request: Request,
+    svc: ServicesDep,
+    person: Viewer,
+    key: str,
+    url: Annotated[str, Form()] = "",
+    title: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "other",
+) -> Response:
+    try:
+        with svc.unit_of_work(person) as ctx:
+            report.add_link(ctx, key, url=url.strip(), title=title.strip(), kind=kind)
+    except FAILURES as exc:
+        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
+    return _done(key)
+
+
+@router.post("/incidents/{key}/triage/file")
+def add_file(
+    request: Request,
+    svc: ServicesDep,
+    person: Viewer,
+    key: str,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    limit = svc.settings.attachment_max_bytes
+    try:
+        with svc.unit_of_work(person) as ctx:
+            report.upload(
+                ctx,
+                key,
+                filename=file.filename or "upload",
+                content_type=file.content_type or "application/octet-stream",
+                data=file.file.read(limit + 1),
+                max_bytes=limit,
+            )
+    except FAILURES as exc:
+        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
+    return _done(key)
+
+
+@router.post("/incidents/{key}/triage/related")
+def link_related(
+    request: Request,
+    svc: ServicesDep,
+    person: Viewer,
+    key: str,
+    kind: Annotated[str, Form()] = "",
+    ref: Annotated[str, Form()] = "",
+    title: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with svc.unit_of_work(person) as ctx:
+            related.link(ctx, key, kind=kind, ref=ref, title=title)
+    except FAILURES as exc:
+        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
+    return _done(key)
+
+
+@router.post("/incidents/{key}/triage/step")
+def tick(
+    request: Request,
+    svc: ServicesDep,
+    person: Viewer,
+    key: str,
+    entry: Annotated[str, Form()] = "",
+    step: Annotated[int, Form()] = -1,
+) -> Response:
+    try:
+        with svc.unit_of_work(person) as ctx:
+            playbooks.tick(ctx, key, entry, step)
+    except FAILURES as exc:
+        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
+    return _done(key)
+
+
+@router.post("/incidents/{key}/triage/outcome")
+def outcome(
+    request: Request,
+    svc: ServicesDep,
+    person: Viewer,
+    key: str,
+    outcome: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with svc.unit_of_work(person) as ctx:
+            playbooks.conclude(ctx, key, outcome, note=note)
+    except FAILURES as exc:
+        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
+    return _done(key)
+
+
+@router.post("/incidents/{key}/triage/assess")
+def assess(
+    request: Request,
+    svc: ServicesDep,
+    person: Viewer,
+    key: str,
+    users_affected: Annotated[str, Form()] = "",
+    account_tier: Annotated[str, Form()] = "",
+    user_impact: Annotated[str, Form()] = "",
+    business_impact: Annotated[str, Form()] = "none",
+    stakeholder: Annotated[str, Form()] = "",
+    stakeholder_priority: Annotated[str, Form()] = "",
+) -> Response:
+    if (
+        not users_affected.isdigit()
+        or user_impact not in USER_IMPACTS
+        or business_impact not in BUSINESS_IMPACTS
+    ):
+        return _show(
+            request,
+            svc,
+            person,
+            key,
+            code=422,
+            error="Answer the questions: how many users (a whole number), the impact to "
+            "the user and the impact to the company.",
+        )
+    try:
+        with svc.unit_of_work(person) as ctx:
+            incident = load(ctx, key)
+            answers = Answers(
+                users_affected=int(users_affected),
+                account_tier=account_tier or incident.details.get("account_tier"),
+                user_impact=user_impact,
+                business_impact=business_impact,
+                stakeholder=stakeholder,
+                stakeholder_priority=stakeholder_priority
+                if stakeholder_priority in LEVELS
+                else None,  # type: ignore[arg-type]
+            )
+            assessment.evaluate(ctx, key, answers)
+    except FAILURES as exc:
+        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
+    return _done(key)
