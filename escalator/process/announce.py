@@ -42,10 +42,18 @@ def slack_channel(ctx: Ctx, incident: Incident) -> str:
 
 def summary_text(incident: Incident) -> str:
     owner = incident.owner_person or "unassigned"
+    clock = ""
+    if (
+        incident.triage_due_at
+        and not incident.severity
+        and incident.status in ("open", "acknowledged")
+    ):
+        clock = f" · :stopwatch: triage due {incident.triage_due_at:%H:%M} UTC"
     return (
         f"{_ICON.get(incident.status, '')} *{incident.key}* {incident.title}\n"
         f"Status: *{incident.status}* · Stage: {incident.stage} · "
         f"Severity: {incident.severity or 'not triaged'} · Owner: {owner} ({incident.owner_role})"
+        f"{clock}"
     )
 
 

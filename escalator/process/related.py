@@ -28,7 +28,8 @@ class Related:
 
 
 def find(session: Session, incident: Incident, *, limit: int = 10) -> list[Related]:
-    words = search.terms(f"{incident.title} {incident.description}")
+    # the title first, then the description: at most 12 terms keeps the search cheap
+    words = search.terms(f"{incident.title} {incident.description}", limit=12)
     service = str(incident.details.get("service", ""))
     account = str(incident.details.get("account", ""))
     group = str(incident.details.get("group", ""))

@@ -350,14 +350,20 @@ class SearchDoc(Base):
     an FTS5 table mirrors it; on PostgreSQL a generated tsvector column with a GIN index."""
 
     __tablename__ = "search_docs"
-    __table_args__ = (UniqueConstraint("kind", "ref"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "ref"),
+        # "the newest with the same service / account / alert", without sorting
+        Index("ix_search_docs_service_created_at", "service", "created_at"),
+        Index("ix_search_docs_account_created_at", "account", "created_at"),
+        Index("ix_search_docs_group_key_created_at", "group_key", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # incident | ticket | bug
     ref: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text, default="")
-    service: Mapped[str] = mapped_column(String(200), default="", index=True)
-    account: Mapped[str] = mapped_column(String(200), default="", index=True)
-    group_key: Mapped[str] = mapped_column(String(300), default="", index=True)
+    service: Mapped[str] = mapped_column(String(200), default="")
+    account: Mapped[str] = mapped_column(String(200), default="")
+    group_key: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime]

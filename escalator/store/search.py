@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from escalator.store.models import SearchDoc
@@ -147,7 +148,32 @@ def _row(row: object, rank: int) -> Hit:
     )
 
 
+def informative(session: Session, words: list[str], *, keep: int = 6) -> list[str]:
+    """On SQLite, the ``keep`` rarest of ``words`` by document count, leaving out words found
+    in more than one document in fifty (they rank nothing and make the search slow).
+    Words the index does not know as such (stemmed differently) are used only when fewer than
+    two known words are informative."""
+    if not words or session.get_bind().dialect.name != "sqlite":
+        return words[:keep]
+    counts = dict(
+        session.execute(
+            text(
+                "SELECT term, doc FROM search_vocab WHERE term IN (SELECT value FROM json_each(:w))"
+            ),
+            {"w": json.dumps(words)},
+        ).all()
+    )
+    total = session.execute(text("SELECT count(*) FROM search_docs")).scalar() or 1
+    known = [w for _, w in sorted((c, w) for w, c in counts.items() if c <= total / 50)]
+    unknown = [w for w in words if w not in counts]
+    chosen = known if len(known) >= 2 else known + unknown
+    if not chosen:  # every word is common: the rarest one still ranks something
+        chosen = [min(counts, key=counts.__getitem__)]
+    return chosen[:keep]
+
+
 def by_text(session: Session, words: list[str], *, limit: int) -> list[Hit]:
+    words = informative(session, words)
     if not words:
         return []
     if session.get_bind().dialect.name == "postgresql":
@@ -172,30 +198,30 @@ def by_text(session: Session, words: list[str], *, limit: int) -> list[Hit]:
 def by_fields(
     session: Session, *, service: str, account: str, group_key: str, limit: int
 ) -> list[Hit]:
-    conditions = [
-        column == value
-        for column, value in (
-            (SearchDoc.service, service),
-            (SearchDoc.account, account),
-            (SearchDoc.group_key, group_key),
+    """The newest documents sharing the service, the account or the alert group (each of the
+    three reads its own index, newest first)."""
+    hits: list[Hit] = []
+    for column, value in (
+        (SearchDoc.group_key, group_key),
+        (SearchDoc.account, account),
+        (SearchDoc.service, service),
+    ):
+        if not value:
+            continue
+        query = (
+            select(
+                SearchDoc.kind,
+                SearchDoc.ref,
+                SearchDoc.title,
+                SearchDoc.body,
+                SearchDoc.service,
+                SearchDoc.account,
+                SearchDoc.group_key,
+                SearchDoc.created_at,
+            )
+            .where(column == value)
+            .order_by(SearchDoc.created_at.desc())
+            .limit(limit)
         )
-        if value
-    ]
-    if not conditions:
-        return []
-    query = (
-        select(
-            SearchDoc.kind,
-            SearchDoc.ref,
-            SearchDoc.title,
-            SearchDoc.body,
-            SearchDoc.service,
-            SearchDoc.account,
-            SearchDoc.group_key,
-            SearchDoc.created_at,
-        )
-        .where(or_(*conditions))
-        .order_by(SearchDoc.created_at.desc())
-        .limit(limit)
-    )
-    return [_row(row, -1) for row in session.execute(query).all()]
+        hits.extend(_row(row, -1) for row in session.execute(query).all())
+    return hits

@@ -65,6 +65,8 @@ def test_alertmanager_fired_then_resolved_pages_posts_and_resolves(
     [root] = slack.roots("#alerts")
     assert incident.key in root.text
     assert "prometheus:9090/graph" in json.dumps(root.blocks)
+    due = clock.now() + timedelta(minutes=30)
+    assert f"triage due {due:%H:%M} UTC" in json.dumps(root.blocks), "the clock shows in Slack"
     with wired.db.read() as s:
         kinds = [e.kind for e in queries.timeline(s, queries.get_incident(s, incident.key))]
     assert kinds[0] == "opened" and kinds[-1] == "alert_fired" and "assigned" in kinds
