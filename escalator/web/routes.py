@@ -188,6 +188,8 @@ def act(
         with svc.unit_of_work(person) as ctx:
             if action == "escalate":
                 incident_actions.escalate(ctx, key, to_role=role, note=note)
+            elif action == "claim":
+                incident_actions.claim(ctx, key)
             elif action in simple:
                 simple[action](ctx, key, note=note)
             else:
