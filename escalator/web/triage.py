@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -11,6 +12,7 @@ from escalator.api.deps import ServicesDep
 from escalator.app import Services
 from escalator.domain.severity import BUSINESS_IMPACTS, LEVELS, USER_IMPACTS, Answers
 from escalator.process import assessment, playbooks, related, report, triage_view
+from escalator.process.context import Ctx
 from escalator.process.records import load
 from escalator.web.routes import CODES, FAILURES, Viewer, render, time_left
 
@@ -40,7 +42,15 @@ def _show(
     )
 
 
-def _done(key: str) -> Response:
+def _do(
+    request: Request, svc: Services, person: str, key: str, step: Callable[[Ctx], object]
+) -> Response:
+    """Run one checklist step as ``person``; back to the checklist, or show what went wrong."""
+    try:
+        with svc.unit_of_work(person) as ctx:
+            step(ctx)
+    except FAILURES as exc:
+        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
     return RedirectResponse(f"/incidents/{key}/triage", status_code=303)
 
 
@@ -64,14 +74,12 @@ def save_report(
     when: Annotated[str, Form()] = "",
     how: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        with svc.unit_of_work(person) as ctx:
-            report.update(
-                ctx, key, {"who": who, "what": what, "where": where, "when": when, "how": how}
-            )
-    except FAILURES as exc:
-        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
-    return _done(key)
+    def step(ctx: Ctx) -> None:
+        report.update(
+            ctx, key, {"who": who, "what": what, "where": where, "when": when, "how": how}
+        )
+
+    return _do(request, svc, person, key, step)
 
 
 @router.post("/incidents/{key}/triage/link")
@@ -84,12 +92,13 @@ def add_link(
     title: Annotated[str, Form()] = "",
     kind: Annotated[str, Form()] = "other",
 ) -> Response:
-    try:
-        with svc.unit_of_work(person) as ctx:
-            report.add_link(ctx, key, url=url.strip(), title=title.strip(), kind=kind)
-    except FAILURES as exc:
-        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
-    return _done(key)
+    return _do(
+        request,
+        svc,
+        person,
+        key,
+        lambda ctx: report.add_link(ctx, key, url=url.strip(), title=title.strip(), kind=kind),
+    )
 
 
 @router.post("/incidents/{key}/triage/file")
@@ -101,19 +110,18 @@ def add_file(
     file: Annotated[UploadFile, File()],
 ) -> Response:
     limit = svc.settings.attachment_max_bytes
-    try:
-        with svc.unit_of_work(person) as ctx:
-            report.upload(
-                ctx,
-                key,
-                filename=file.filename or "upload",
-                content_type=file.content_type or "application/octet-stream",
-                data=file.file.read(limit + 1),
-                max_bytes=limit,
-            )
-    except FAILURES as exc:
-        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
-    return _done(key)
+
+    def step(ctx: Ctx) -> None:
+        report.upload(
+            ctx,
+            key,
+            filename=file.filename or "upload",
+            content_type=file.content_type or "application/octet-stream",
+            data=file.file.read(limit + 1),
+            max_bytes=limit,
+        )
+
+    return _do(request, svc, person, key, step)
 
 
 @router.post("/incidents/{key}/triage/related")
@@ -126,12 +134,13 @@ def link_related(
     ref: Annotated[str, Form()] = "",
     title: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        with svc.unit_of_work(person) as ctx:
-            related.link(ctx, key, kind=kind, ref=ref, title=title)
-    except FAILURES as exc:
-        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
-    return _done(key)
+    return _do(
+        request,
+        svc,
+        person,
+        key,
+        lambda ctx: related.link(ctx, key, kind=kind, ref=ref, title=title),
+    )
 
 
 @router.post("/incidents/{key}/triage/step")
@@ -143,12 +152,7 @@ def tick(
     entry: Annotated[str, Form()] = "",
     step: Annotated[int, Form()] = -1,
 ) -> Response:
-    try:
-        with svc.unit_of_work(person) as ctx:
-            playbooks.tick(ctx, key, entry, step)
-    except FAILURES as exc:
-        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
-    return _done(key)
+    return _do(request, svc, person, key, lambda ctx: playbooks.tick(ctx, key, entry, step))
 
 
 @router.post("/incidents/{key}/triage/outcome")
@@ -160,12 +164,9 @@ def outcome(
     outcome: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        with svc.unit_of_work(person) as ctx:
-            playbooks.conclude(ctx, key, outcome, note=note)
-    except FAILURES as exc:
-        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
-    return _done(key)
+    return _do(
+        request, svc, person, key, lambda ctx: playbooks.conclude(ctx, key, outcome, note=note)
+    )
 
 
 @router.post("/incidents/{key}/triage/assess")
@@ -195,20 +196,17 @@ def assess(
             error="Answer the questions: how many users (a whole number), the impact to "
             "the user and the impact to the company.",
         )
-    try:
-        with svc.unit_of_work(person) as ctx:
-            incident = load(ctx, key)
-            answers = Answers(
-                users_affected=int(users_affected),
-                account_tier=account_tier or incident.details.get("account_tier"),
-                user_impact=user_impact,
-                business_impact=business_impact,
-                stakeholder=stakeholder,
-                stakeholder_priority=stakeholder_priority
-                if stakeholder_priority in LEVELS
-                else None,  # type: ignore[arg-type]
-            )
-            assessment.evaluate(ctx, key, answers)
-    except FAILURES as exc:
-        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
-    return _done(key)
+
+    def step(ctx: Ctx) -> None:
+        incident = load(ctx, key)
+        answers = Answers(
+            users_affected=int(users_affected),
+            account_tier=account_tier or incident.details.get("account_tier"),
+            user_impact=user_impact,
+            business_impact=business_impact,
+            stakeholder=stakeholder,
+            stakeholder_priority=stakeholder_priority if stakeholder_priority in LEVELS else None,  # type: ignore[arg-type]
+        )
+        assessment.evaluate(ctx, key, answers)
+
+    return _do(request, svc, person, key, step)
