@@ -164,7 +164,8 @@ def informative(session: Session, words: list[str], *, keep: int = 6) -> list[st
         ).all()
     )
     total = session.execute(text("SELECT count(*) FROM search_docs")).scalar() or 1
-    known = [w for _, w in sorted((c, w) for w, c in counts.items() if c <= total / 50)]
+    bar = max(total / 50, 20)  # in a small index every word still counts
+    known = [w for _, w in sorted((c, w) for w, c in counts.items() if c <= bar)]
     unknown = [w for w in words if w not in counts]
     chosen = known if len(known) >= 2 else known + unknown
     if not chosen:  # every word is common: the rarest one still ranks something
