@@ -38,8 +38,9 @@ def receive_email(ctx: Ctx, mail: InboundEmail, *, max_attachment_bytes: int) ->
     (out-of-office, bounces) is ignored so that mail loops cannot open incidents."""
     if mail.automatic:
         return None
-    if mail.message_id and _by_ref(ctx, EMAIL_REF, [mail.message_id]) is not None:
-        return _by_ref(ctx, EMAIL_REF, [mail.message_id])  # the same email delivered twice
+    seen = _by_ref(ctx, EMAIL_REF, [mail.message_id]) if mail.message_id else None
+    if seen is not None:
+        return seen  # the same email delivered twice
     names = [a.filename for a in mail.attachments]
     incident = _by_ref(ctx, EMAIL_REF, mail.references)
     if incident is not None:

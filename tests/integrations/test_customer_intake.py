@@ -223,3 +223,15 @@ def test_the_generic_forum_form(
     assert (
         incident.details["account"] == "globex" and incident.details["account_tier"] == "standard"
     )
+
+
+def test_the_same_email_delivered_twice_is_taken_once(
+    mail_svc: Services, mail_app: TestClient
+) -> None:
+    mail = email("Coupon codes rejected", "Every code fails at checkout.", msgid="<dup@acme.com>")
+    send(mail_svc, mail)
+    send(mail_svc, mail)
+    with mail_svc.db.read() as s:
+        [incident] = queries.list_incidents(s).items
+        kinds = [e.kind for e in queries.timeline(s, incident)]
+    assert kinds.count("opened") == 1 and "customer_email" not in kinds
