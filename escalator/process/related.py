@@ -27,6 +27,22 @@ class Related:
     reasons: tuple[str, ...]
 
 
+def index(ctx: Ctx, incident: Incident, *, kind: str, ref: str, title: str) -> None:
+    """Make ``ref`` (the incident itself, or its ticket) findable by related search."""
+    details = incident.details
+    search.index(
+        ctx.session,
+        kind=kind,
+        ref=ref,
+        title=title,
+        body=incident.description,
+        service=str(details.get("service", "")),
+        account=str(details.get("account", "")),
+        group_key=str(details.get("group", "")),
+        created_at=ctx.now,
+    )
+
+
 def find(session: Session, incident: Incident, *, limit: int = 10) -> list[Related]:
     # the title first, then the description: at most 12 terms keeps the search cheap
     words = search.terms(f"{incident.title} {incident.description}", limit=12)

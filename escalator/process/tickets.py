@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from escalator.process import related
 from escalator.process.context import Ctx
 from escalator.process.records import enqueue
-from escalator.store import search
 from escalator.store.models import Incident, Ticket, TicketComment, TimelineEvent
 
 JIRA = "jira"
@@ -122,13 +122,4 @@ def _jira(
 
 def _index(ctx: Ctx, incident: Incident, ticket: Ticket) -> None:
     if ticket.key:
-        search.index(
-            ctx.session,
-            kind="ticket",
-            ref=ticket.key,
-            title=ticket.summary,
-            body=incident.description,
-            service=str(incident.details.get("service", "")),
-            account=str(incident.details.get("account", "")),
-            created_at=ctx.now,
-        )
+        related.index(ctx, incident, kind="ticket", ref=ticket.key, title=ticket.summary)

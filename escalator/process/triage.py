@@ -13,11 +13,10 @@ from sqlalchemy import func, select
 from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import ACTIVE, Stage, Status
 from escalator.domain.roles import FIRST_TIER, SUPPORT_MANAGER
-from escalator.process import announce, playbooks, report, tickets
+from escalator.process import announce, playbooks, related, report, tickets
 from escalator.process.context import Ctx
 from escalator.process.notify import notify
 from escalator.process.records import record, schedule
-from escalator.store import search
 from escalator.store.models import Incident, TimelineEvent, Timer
 
 DEADLINE = "triage.deadline"
@@ -43,17 +42,7 @@ def start(ctx: Ctx, incident: Incident, opened: TimelineEvent, *, url: str = "")
         )
     report.prefill(ctx, incident)
     tickets.open_ticket(ctx, incident, opened, url=url)
-    search.index(
-        ctx.session,
-        kind="incident",
-        ref=incident.key,
-        title=incident.title,
-        body=incident.description,
-        service=str(incident.details.get("service", "")),
-        account=str(incident.details.get("account", "")),
-        group_key=str(incident.details.get("group", "")),
-        created_at=ctx.now,
-    )
+    related.index(ctx, incident, kind="incident", ref=incident.key, title=incident.title)
     playbooks.attach_matching(ctx, incident)
 
 
