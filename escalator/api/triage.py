@@ -14,6 +14,7 @@ from escalator.api.schemas import IncidentOut, NoteIn
 from escalator.domain.severity import Answers
 from escalator.process import assessment, incident_actions, playbooks, related, report, triage_view
 from escalator.process.errors import NotFound
+from escalator.process.queries import get_incident
 from escalator.process.records import load
 from escalator.store.models import Attachment
 
@@ -85,6 +86,19 @@ class BugIn(BaseModel):
     description: str = Field(default="", max_length=20000)
 
 
+def _related(items: list[related.Related]) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": x.kind,
+            "ref": x.ref,
+            "title": x.title,
+            "score": x.score,
+            "reasons": list(x.reasons),
+        }
+        for x in items
+    ]
+
+
 def _view(view: triage_view.TriageView) -> dict[str, Any]:
     r = view.report
     latest = view.assessments[-1] if view.assessments else None
@@ -145,16 +159,7 @@ def _view(view: triage_view.TriageView) -> dict[str, Any]:
             }
             for p in view.playbooks
         ],
-        "related": [
-            {
-                "kind": x.kind,
-                "ref": x.ref,
-                "title": x.title,
-                "score": x.score,
-                "reasons": list(x.reasons),
-            }
-            for x in view.related
-        ],
+        "related": _related(view.related),
     }
 
 
@@ -238,7 +243,7 @@ def assess(key: str, body: AnswersIn, ctx: Work) -> VerdictOut:
 
 @router.get("/incidents/{key}/related", responses=ERRORS)
 def get_related(key: str, session: ReadSession, _: Person) -> list[dict[str, Any]]:
-    return _view(triage_view.load(session, key))["related"]
+    return _related(related.find(session, get_incident(session, key)))
 
 
 @router.post("/incidents/{key}/related", status_code=201, responses=ERRORS)

@@ -17,7 +17,7 @@ import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -92,11 +92,11 @@ class Worker:
         self.channels = channels or Channels()
         self.limiter = RateLimiter()
 
-    def _ctx(self, session: Session) -> Ctx:
+    def _ctx(self, session: Session, now: datetime) -> Ctx:
         return Ctx(
             session=session,
             process=self.process,
-            now=self.clock.now(),
+            now=now,
             actor=SYSTEM,
             channels=self.channels,
         )
@@ -105,7 +105,7 @@ class Worker:
     def ingest_alerts(self) -> int:
         """Turn one batch of stored alert changes into incidents and timeline events."""
         with self.db.write() as session:
-            return alarms.process_pending(self._ctx(session), limit=self.batch)
+            return alarms.process_pending(self._ctx(session, self.clock.now()), limit=self.batch)
 
     # -- timers -------------------------------------------------------------------------
     def fire_due_timers(self) -> int:
@@ -123,7 +123,7 @@ class Worker:
             timers = list(session.scalars(query).all())
             # lock incidents in one global order so that two workers never deadlock
             timers.sort(key=lambda t: (t.incident_id or 0, t.due_at, t.id))
-            ctx = self._ctx(session)
+            ctx = self._ctx(session, now)  # the time the batch was claimed at
             for timer in timers:
                 self._fire(ctx, timer)
         return len(timers)
@@ -242,7 +242,7 @@ class Worker:
                     row.result = outcome.result or {}
                     receipt = RECEIPTS.get(str(row.payload.get("receipt", "")))
                     if receipt is not None:
-                        receipt(self._ctx(session), row.payload, row.result)
+                        receipt(self._ctx(session, now), row.payload, row.result)
                 elif outcome.permanent or row.attempts >= self.max_attempts:
                     row.state, row.last_error = "dead", outcome.error
                     log.error("message %s dead-lettered: %s", row.id, outcome.error)

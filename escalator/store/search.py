@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from escalator.store.models import SearchDoc
-from escalator.store.upsert import _insert
+from escalator.store.upsert import dialect_insert
 
 _STOP = frozenset(
     [
@@ -108,7 +108,7 @@ def index(
     group_key: str = "",
     created_at: datetime,
 ) -> None:
-    stmt = _insert(session, SearchDoc.__table__).values(
+    stmt = dialect_insert(session, SearchDoc.__table__).values(
         kind=kind,
         ref=ref,
         title=title[:500],

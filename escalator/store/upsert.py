@@ -45,7 +45,7 @@ _COLUMNS = (
 _compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
 
 
-def _insert(session: Session, table: Any) -> Any:
+def dialect_insert(session: Session, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
@@ -126,7 +126,7 @@ def upsert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 def claim_group(session: Session, group_key: str, now: Any) -> AlertGroup:
     """The group row for ``group_key``, created if missing and locked for this transaction."""
-    stmt = _insert(session, AlertGroup.__table__).values(
+    stmt = dialect_insert(session, AlertGroup.__table__).values(
         group_key=group_key, incident_id=None, opened_at=now
     )
     session.execute(stmt.on_conflict_do_nothing(index_elements=["group_key"]))

@@ -68,6 +68,10 @@ def test_an_alarm_through_triage_to_the_support_manager(
     assert triage["ticket"]["key"] == "MCT-2" and triage["ticket"]["status"] == "Open"
     assert [p["entry"] for p in triage["playbooks"]] == ["price-sync-lag"]
     assert triage["due_at"] == (clock.now() + timedelta(minutes=30)).isoformat()
+    assert (
+        wired_client.get(f"/api/v1/incidents/{key}/related", headers=santhosh).json()
+        == triage["related"]
+    )
     related = {r["ref"]: r for r in triage["related"]}
     assert (
         "same alert" in related["INC-1"]["reasons"]
