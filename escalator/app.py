@@ -7,6 +7,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from escalator.config.process import Process
 from escalator.config.process_loader import load_process
@@ -20,8 +21,10 @@ from escalator.integrations.outbound.pagerduty import PagerDutySender
 from escalator.integrations.outbound.slack import SlackSender
 from escalator.integrations.outbound.smtp import SmtpSender
 from escalator.process.announce import PAGERDUTY, SLACK
-from escalator.process.context import Channels, Ctx
+from escalator.process.context import Channels, Ctx, Links
 from escalator.process.notify import CONSOLE, EMAIL
+from escalator.process.pages import PERSON_PREFIX
+from escalator.process.signing import stored_key
 from escalator.process.subscriptions import SNS_CONFIRM
 from escalator.process.tickets import JIRA
 from escalator.store.db import Database
@@ -36,9 +39,19 @@ class Services:
     senders: dict[str, Sender] = field(default_factory=dict)
     channels: Channels = field(default_factory=Channels)
 
+    @cached_property
+    def links(self) -> Links:
+        """Read on first use, after the database is migrated."""
+        secret = self.settings.secret_key
+        key = (
+            secret.get_secret_value().encode() if secret else stored_key(self.db, self.clock.now())
+        )
+        return Links(public_url=self.settings.public_url, key=key)
+
     @contextmanager
     def unit_of_work(self, actor: str) -> Iterator[Ctx]:
         """One transaction in which ``actor`` changes things; commits when the block ends."""
+        links = self.links
         with self.db.write() as session:
             yield Ctx(
                 session=session,
@@ -46,6 +59,7 @@ class Services:
                 now=self.clock.now(),
                 actor=actor,
                 channels=self.channels,
+                links=links,
             )
 
     def worker(self, worker_id: str | None = None) -> Worker:
@@ -58,6 +72,7 @@ class Services:
             batch=self.settings.worker_batch,
             max_attempts=self.settings.outbox_max_attempts,
             channels=self.channels,
+            links=self.links,
         )
 
 
@@ -75,12 +90,20 @@ def senders_for(settings: Settings, process: Process) -> tuple[dict[str, Sender]
         if s.pagerduty_routing_key
     }
 
+    person_keys = {
+        f"{PERSON_PREFIX}{pid}": p.pagerduty_routing_key
+        for pid, p in process.spec.people.items()
+        if p.pagerduty_routing_key
+    }
+
     def routing_key_for(service: str) -> str | None:
+        if service in person_keys:
+            return person_keys[service]
         if service in service_keys:
             return service_keys[service]
         return default_key.get_secret_value() if default_key else None
 
-    if default_key or service_keys:
+    if default_key or service_keys or person_keys:
         senders[PAGERDUTY] = PagerDutySender(
             url=settings.pagerduty_events_url, routing_key_for=routing_key_for
         )

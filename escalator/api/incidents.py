@@ -10,7 +10,7 @@ from escalator.api.deps import Person, ReadSession, Work
 from escalator.api.problems import MEDIA_TYPE
 from escalator.api.schemas import EscalateIn, EventOut, IncidentOut, IncidentPage, NoteIn, ReportIn
 from escalator.domain.lifecycle import Stage, Status
-from escalator.process import alert, incident_actions, queries
+from escalator.process import alert, escalation, incident_actions, queries
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
@@ -81,7 +81,7 @@ def acknowledge(key: str, ctx: Work, body: NoteIn | None = None) -> IncidentOut:
 
 @router.post("/{key}/escalate", response_model=IncidentOut, responses=ERRORS)
 def escalate(key: str, body: EscalateIn, ctx: Work) -> IncidentOut:
-    incident = incident_actions.escalate(
+    incident = escalation.escalate(
         ctx, key, to_role=body.role, to_person=body.person, note=body.note
     )
     return IncidentOut.of(incident)

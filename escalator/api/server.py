@@ -11,13 +11,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from escalator import __version__
-from escalator.api import admin, health, incidents, logs, problems, triage
+from escalator.api import admin, health, incidents, logs, oncall, problems, triage
 from escalator.api.intake import Intake
 from escalator.api.intake import router as intake_router
 from escalator.app import Services
 from escalator.integrations.inbound.email import InboundEmail
 from escalator.integrations.inbound.smtp_listener import SmtpListener
 from escalator.process import customer
+from escalator.web import oncall as web_oncall
 from escalator.web import routes as web
 from escalator.web import triage as web_triage
 
@@ -84,8 +85,10 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(incidents.router)
     app.include_router(triage.router)
+    app.include_router(oncall.router)
     app.include_router(admin.router)
     app.include_router(web_triage.router)
+    app.include_router(web_oncall.router)
     app.include_router(web.router)
     static = resources.files("escalator.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

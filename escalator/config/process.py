@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from escalator.config.process_schema import Person, ProcessFile
+from escalator.domain import roster
 from escalator.domain.accounts import AccountRule
 from escalator.domain.playbook import Entry
-from escalator.domain.roles import rotation_holder
 from escalator.domain.severity import Rule
 
 
@@ -59,14 +59,21 @@ class Process:
             return list(self.spec.rotations[spec.rotation].members)
         return list(spec.holders)
 
+    def rotation_of(self, role: str) -> str | None:
+        spec = self.spec.roles.get(role)
+        return spec.rotation if spec else None
+
+    def roster(self, rotation: str) -> roster.Rotation:
+        return self.spec.rotations[rotation].roster()
+
     def holders_at(self, role: str, at: datetime) -> list[str]:
-        """Who holds ``role`` at ``at``: everyone listed, or the rotation's current turn."""
+        """Who holds ``role`` at ``at`` by the file alone: everyone listed, or the rotation's
+        turn. Overrides and swaps live in the database: ask ``process.oncall`` for those."""
         spec = self.spec.roles.get(role)
         if spec is None:
             return []
         if spec.rotation:
-            rot = self.spec.rotations[spec.rotation]
-            who = rotation_holder(rot.members, anchor=rot.anchor(), shift=rot.shift, at=at)
+            who = roster.holder(self.roster(spec.rotation), at)
             return [who] if who else []
         return list(spec.holders)
 

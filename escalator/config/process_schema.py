@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
+from escalator.domain import roster
 from escalator.domain.durations import format_duration, parse_duration
 from escalator.domain.roles import ROLES
 
@@ -65,6 +66,9 @@ class Person(Strict):
     slack: Annotated[str | None, Field(pattern=r"^[UW][A-Z0-9]{2,}$")] = None
     phone: str | None = None
     timezone: TimeZone = "UTC"
+    # the Events API v2 key of a PagerDuty service that pages this person alone; without
+    # one, pages go to the incident's service key (or the default) naming the person
+    pagerduty_routing_key: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9]{32}$")] = None
 
 
 class Role(Strict):
@@ -81,8 +85,9 @@ class Rotation(Strict):
     timezone: TimeZone = "UTC"
     filled_by: Literal["engineering_manager"] = "engineering_manager"
 
-    def anchor(self) -> datetime:
-        return datetime.combine(self.start, self.handoff, tzinfo=ZoneInfo(self.timezone))
+    def roster(self) -> roster.Rotation:
+        anchor = datetime.combine(self.start, self.handoff)
+        return roster.Rotation(tuple(self.members), self.shift, anchor, self.timezone)
 
 
 class Clocks(Strict):
@@ -90,6 +95,7 @@ class Clocks(Strict):
     triage_warning: Duration = timedelta(minutes=10)
     low_severity_resolution: Duration = timedelta(days=1)
     high_severity_resolution: Duration = timedelta(hours=4)
+    resolution_warning: Duration = timedelta(hours=1)  # before either resolution deadline
     on_call_ack: Duration = timedelta(minutes=15)
     on_call_escalate_after: Duration = timedelta(hours=1)
 
@@ -113,12 +119,32 @@ class SeverityPolicy(Strict):
     rules: list[SeverityRule] = []
 
 
+def _page_step(value: Any) -> str:
+    role, _, modifier = str(value).partition(".")
+    if role not in ROLES or modifier not in ("", "backup"):
+        raise ValueError(
+            f"page step {value!r} must be a role ({', '.join(ROLES)}), "
+            "optionally followed by .backup for a rotation's next person"
+        )
+    return str(value)
+
+
+PageStep = Annotated[str, BeforeValidator(_page_step)]
+
+
 class Escalation(Strict):
     threshold: Severity = "SEV2"
     high_severity: list[Severity] = ["SEV1", "SEV2"]
     low_severity_to: Literal["engineering_manager"] = "engineering_manager"
     high_severity_to: Literal["on_call_engineer"] = "on_call_engineer"
-    on_call_escalates_to: list[Literal["sme", "engineering_manager"]] = [
+    # who is paged in turn until someone acknowledges; ROLE.backup is the rotation's next
+    # person (or whoever the on-call person covers for)
+    page_order: Annotated[list[PageStep], Field(min_length=1)] = [
+        "on_call_engineer",
+        "on_call_engineer.backup",
+        "engineering_manager",
+    ]
+    on_call_escalates_to: Annotated[list[PageStep], Field(min_length=1)] = [
         "sme",
         "engineering_manager",
     ]
@@ -234,6 +260,20 @@ def cross_check(raw: Any) -> list[tuple[Path, str]]:
                         f"rotation {rotation!r} is not defined: add it under rotations",
                     )
                 )
+    escalation = raw.get("escalation")
+    if isinstance(escalation, dict) and isinstance(roles, dict):
+        for section in ("page_order", "on_call_escalates_to"):
+            steps = escalation.get(section)
+            for i, step in enumerate(steps if isinstance(steps, list) else []):
+                role, _, modifier = str(step).partition(".")
+                spec = roles.get(role)
+                if modifier and isinstance(spec, dict) and not spec.get("rotation"):
+                    problems.append(
+                        (
+                            ("escalation", section, i),
+                            f"{step}: role {role} has no rotation, so it has no backup",
+                        )
+                    )
     for rname, rot in rotations.items():
         if not isinstance(rot, dict):
             continue

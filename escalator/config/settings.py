@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         default="", description="Base URL people reach the console at, for links in messages."
     )
     cookie_secure: bool = False
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs acknowledgement links and calendar feeds; without it a random key "
+        "is made once and kept in the database.",
+    )
 
     # outgoing channels; each is off until configured
     slack_bot_token: SecretStr | None = None

@@ -20,6 +20,7 @@ ESCALATE_TO: dict[str, frozenset[str]] = {
 ACTION_ROLES: dict[str, frozenset[str]] = {
     "rotation.edit": frozenset({"engineering_manager"}),
     "council.decide": frozenset({"engineering_council"}),
+    "escalation.decide": frozenset({"support_manager"}),
     "incident.close": frozenset({"support_manager", "engineering_manager"}),
     "integration.manage": frozenset({"support_manager", "engineering_manager"}),
 }
@@ -27,6 +28,7 @@ PHRASES = {
     "integration.manage": "manage integrations",
     "rotation.edit": "edit rotations",
     "council.decide": "record council decisions",
+    "escalation.decide": "decide how an incident escalates",
     "incident.close": "close incidents",
 }
 

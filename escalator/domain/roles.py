@@ -1,9 +1,6 @@
-"""The seven roles of the seed process, and rotation arithmetic."""
+"""The seven roles of the seed process."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from datetime import datetime, timedelta
 
 FIRST_TIER = "first_tier"
 SUPPORT_MANAGER = "support_manager"
@@ -22,16 +19,3 @@ ROLES: tuple[str, ...] = (
     ON_CALL_ENGINEER,
     SME,
 )
-
-
-def rotation_holder(
-    members: Sequence[str], *, anchor: datetime, shift: timedelta, at: datetime
-) -> str | None:
-    """Who holds a plain rotation at ``at``: members take ``shift``-long turns from ``anchor``.
-
-    Times before the anchor count backwards, so the order is the same in both directions.
-    """
-    if not members:
-        return None
-    turns = (at - anchor) // shift
-    return members[turns % len(members)]

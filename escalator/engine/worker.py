@@ -25,19 +25,36 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from escalator.config.process import Process
+from escalator.domain.durations import format_duration
 from escalator.domain.retry import backoff
 from escalator.engine.clock import Clock
 from escalator.engine.handlers import HANDLERS, RECEIPTS, TimerHandler
 from escalator.engine.ratelimit import RateLimiter
 from escalator.engine.senders import Outgoing, PermanentFailure, Sender, TemporaryFailure
-from escalator.process import alarms
-from escalator.process.context import SYSTEM, Channels, Ctx
+from escalator.process import alarms, oncall
+from escalator.process.context import SYSTEM, Channels, Ctx, Links
+from escalator.process.records import record
 from escalator.store.db import Database
 from escalator.store.models import Incident, OutboxMessage, Timer
 
 log = logging.getLogger("escalator.worker")
 
 LEASE = timedelta(seconds=60)
+LATE_MS = 5000  # a timer fired later than this says so on its incident's timeline
+
+
+def _say_late(ctx: Ctx, incident: Incident, timer: Timer) -> None:
+    """After downtime, timers fire in order, each telling how late it is."""
+    late = format_duration(timedelta(seconds=(timer.late_ms or 0) // 1000))
+    log.warning("timer %s (%s) fired %s late", timer.id, timer.kind, late)
+    record(
+        ctx,
+        incident,
+        "timer_late",
+        note=f"{timer.kind} was due {timer.due_at:%Y-%m-%d %H:%M:%S} UTC and fired {late} late "
+        "(no worker was running)",
+        data={"timer": timer.id, "late_ms": timer.late_ms},
+    )
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,7 @@ class Worker:
         handlers: Mapping[str, TimerHandler] = HANDLERS,
         rng: random.Random | None = None,
         channels: Channels | None = None,
+        links: Links | None = None,
     ) -> None:
         self.db = db
         self.process = process
@@ -90,6 +108,7 @@ class Worker:
         self.handlers = handlers
         self.rng = rng or random.Random()
         self.channels = channels or Channels()
+        self.links = links or Links()
         self.limiter = RateLimiter()
 
     def _ctx(self, session: Session, now: datetime) -> Ctx:
@@ -99,6 +118,7 @@ class Worker:
             now=now,
             actor=SYSTEM,
             channels=self.channels,
+            links=self.links,
         )
 
     # -- alerts -------------------------------------------------------------------------
@@ -145,6 +165,8 @@ class Worker:
                     if self.db.is_postgres:
                         query = query.with_for_update()
                     incident = ctx.session.scalars(query).one()
+                    if timer.late_ms > LATE_MS:
+                        _say_late(ctx, incident, timer)
                 handler(ctx, incident, timer)  # type: ignore[arg-type]
             timer.state = "fired"
         except Exception as exc:  # a broken handler must not stop the other timers
@@ -265,8 +287,17 @@ class Worker:
             done += step
         return done
 
+    def arm_handoffs(self) -> None:
+        """Make sure every rotation's next hand-off has a timer (they re-arm themselves)."""
+        with self.db.write() as session:
+            oncall.ensure_handoff_timers(self._ctx(session, self.clock.now()))
+
     def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
         log.info("worker %s started", self.worker_id)
+        try:
+            self.arm_handoffs()
+        except OperationalError as exc:
+            log.warning("worker %s: could not arm hand-off timers: %s", self.worker_id, exc)
         while not stop.is_set():
             try:
                 busy = self.run_once()

@@ -24,12 +24,25 @@ class Channels:
 
 
 @dataclass(frozen=True)
+class Links:
+    """What links in messages need: where people reach the console, and the key that signs
+    acknowledgement links and calendar feeds."""
+
+    public_url: str = ""
+    key: bytes = b""
+
+    def url(self, path: str) -> str:
+        return self.public_url.rstrip("/") + path
+
+
+@dataclass(frozen=True)
 class Ctx:
     session: Session
     process: Process
     now: datetime
     actor: str
     channels: Channels = field(default_factory=Channels)
+    links: Links = field(default_factory=Links)
 
     @property
     def is_postgres(self) -> bool:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import delete
 
 from escalator.domain import lifecycle
 from escalator.domain.lifecycle import Action, Change
 from escalator.domain.permissions import check_action, check_escalation
 from escalator.domain.roles import ROLES
-from escalator.process import announce, tickets
+from escalator.process import announce, oncall, pages, tickets
 from escalator.process.context import SYSTEM, Ctx
 from escalator.process.errors import InvalidInput
 from escalator.process.notify import notify
-from escalator.process.records import cancel_timers, load, record, state_of
+from escalator.process.records import cancel_timers, load, record, schedule, state_of
 from escalator.store.models import AlertGroup, Incident, TimelineEvent
 
 TRIAGE_TIMERS = ("triage.deadline", "triage.warning")
@@ -50,10 +52,16 @@ def _apply(
 
 
 def acknowledge(ctx: Ctx, key: str, *, note: str = "") -> Incident:
+    """Someone is on it: pages stop ringing; an answered on-call page arms the one-hour rule.
+    The resolution clock keeps running."""
     _check(ctx, "incident.acknowledge")
     incident = load(ctx, key)
-    _apply(ctx, incident, Action.ACKNOWLEDGE, note, actor=ctx.actor)
+    event = _apply(ctx, incident, Action.ACKNOWLEDGE, note, actor=ctx.actor)
     incident.acknowledged_at = ctx.now
+    page = pages.acknowledged(ctx, incident, event)
+    if page is not None and page.chain == "on_call" and incident.policy:
+        after = timedelta(seconds=int(incident.policy["bring_in_after_seconds"]))
+        schedule(ctx, incident, pages.BRING_IN, ctx.now + after, {"page": page.id})
     return incident
 
 
@@ -72,19 +80,12 @@ def escalate(
         raise InvalidInput("role", f"unknown role {to_role!r}; roles are {', '.join(ROLES)}")
     if ctx.actor != SYSTEM and not by_rule:
         check_escalation(ctx.actor, _roles(ctx), to_role)
-    holders = ctx.process.holders_at(to_role, ctx.now)
+    holders = oncall.holders(ctx, to_role)
     if to_person is not None and to_person not in ctx.process.members(to_role):
         raise InvalidInput("person", f"{to_person!r} does not hold role {to_role}")
     incident = load(ctx, key)
     target = to_person or (holders[0] if holders else None)
-    event = _apply(ctx, incident, Action.ESCALATE, note, to_role=to_role, to_person=target)
-    cancel_timers(ctx, incident, TRIAGE_TIMERS)
-    tickets.comment(
-        ctx,
-        incident,
-        event,
-        f"Escalated to {to_role} ({target or 'nobody on duty'}) by {ctx.actor}. {note}".strip(),
-    )
+    event = hand_over(ctx, incident, to_role, target, note)
     people = [target] if target else holders
     notify(
         ctx,
@@ -97,12 +98,29 @@ def escalate(
     return incident
 
 
+def hand_over(
+    ctx: Ctx, incident: Incident, to_role: str, to_person: str | None, note: str
+) -> TimelineEvent:
+    """Give the incident to ``to_role`` / ``to_person``: the move, the end of the triage
+    clock, a ticket comment."""
+    event = _apply(ctx, incident, Action.ESCALATE, note, to_role=to_role, to_person=to_person)
+    cancel_timers(ctx, incident, TRIAGE_TIMERS)
+    tickets.comment(
+        ctx,
+        incident,
+        event,
+        f"Escalated to {to_role} ({to_person or 'nobody on duty'}) by {ctx.actor}. {note}".strip(),
+    )
+    return event
+
+
 def resolve(ctx: Ctx, key: str, *, note: str = "") -> Incident:
     _check(ctx, "incident.resolve")
     incident = load(ctx, key)
     event = _apply(ctx, incident, Action.RESOLVE, note)
     incident.resolved_at = ctx.now
     cancel_timers(ctx, incident)
+    pages.closed(ctx, incident, event)
     # the next alert of its group opens a new incident
     ctx.session.execute(delete(AlertGroup).where(AlertGroup.incident_id == incident.id))
     tickets.close(ctx, incident, event, note or "resolved")
@@ -122,7 +140,7 @@ def _watchers(ctx: Ctx, incident: Incident) -> list[str]:
     """Whoever owns the incident, or everyone holding its owning role if nobody took it."""
     if incident.owner_person:
         return [incident.owner_person]
-    return ctx.process.holders_at(incident.owner_role, ctx.now) if incident.owner_role else []
+    return oncall.holders(ctx, incident.owner_role) if incident.owner_role else []
 
 
 def reopen(ctx: Ctx, key: str, *, note: str = "") -> Incident:

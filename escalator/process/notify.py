@@ -20,17 +20,19 @@ def notify(
     subject: str,
     body: str = "",
     because: TimelineEvent,
+    email: bool = True,
 ) -> int:
     """Queue ``subject`` for each person; ``because`` makes the message's idempotency key.
 
     Every message goes to the console channel, which the web console shows; with outgoing
-    email configured, each person is emailed too. Returns how many messages were queued.
+    email configured (and ``email`` left on), each person is emailed too. Returns how many
+    messages were queued.
     """
     count = 0
     for person in dict.fromkeys(people):  # each person once, in order
         destinations = [(CONSOLE, person)]
         contact = ctx.process.person(person)
-        if ctx.channels.email and contact is not None:
+        if email and ctx.channels.email and contact is not None:
             destinations.append((EMAIL, contact.email))
         for channel, destination in destinations:
             enqueue(

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from escalator.process.errors import NotFound
 from escalator.process.records import incident_id
-from escalator.store.models import Incident, OutboxMessage, TimelineEvent, Timer
+from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, TimelineEvent, Timer
+from escalator.store.models import Page as PageRow
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,54 @@ def backlog(session: Session, now: datetime) -> Backlog:
         )
     }
     return Backlog(by_status, due or 0, pending or 0, outbox)
+
+
+@dataclass(frozen=True)
+class PageView:
+    page: PageRow
+    incident_key: str
+    deliveries: dict[str, str]  # channel -> pending | sent | dead
+    late: bool
+
+    @property
+    def failed(self) -> bool:
+        return "dead" in self.deliveries.values()
+
+    @property
+    def problem(self) -> bool:
+        return self.failed or self.late or self.page.state in ("timed_out", "skipped")
+
+
+LATE_PAGE_MS = 5000
+
+
+def page_views(session: Session, pages: list[PageRow]) -> list[PageView]:
+    """Pages with how each channel's delivery went (failed ones are dead letters)."""
+    keys = {f"{c}:page:{p.id}": (p.id, c) for p in pages for c in ("pagerduty", "slack")}
+    deliveries: dict[int, dict[str, str]] = {p.id: {} for p in pages}
+    if keys:
+        rows = session.execute(
+            select(OutboxMessage.idempotency_key, OutboxMessage.state).where(
+                OutboxMessage.idempotency_key.in_(keys)
+            )
+        )
+        for key, state in rows:
+            page_id, channel = keys[key]
+            deliveries[page_id][channel] = state
+    return [
+        PageView(
+            p, f"{KEY_PREFIX}-{p.incident_id}", deliveries[p.id], (p.late_ms or 0) > LATE_PAGE_MS
+        )
+        for p in pages
+    ]
+
+
+def incident_pages(session: Session, incident: Incident) -> list[PageView]:
+    query = select(PageRow).where(PageRow.incident_id == incident.id).order_by(PageRow.id)
+    return page_views(session, list(session.scalars(query)))
+
+
+def page_problems(session: Session, limit: int = 50) -> list[PageView]:
+    """Recent pages that were late, skipped, not acknowledged in time, or not delivered."""
+    recent = list(session.scalars(select(PageRow).order_by(PageRow.id.desc()).limit(500)))
+    return [v for v in page_views(session, recent) if v.problem][:limit]

@@ -59,6 +59,10 @@ class Incident(Base):
     acknowledged_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     triage_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    # the escalation path frozen when the incident started escalating (process file edits
+    # change later incidents only)
+    policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     @property
     def key(self) -> str:
@@ -99,6 +103,9 @@ class Timer(Base):
     fired_by: Mapped[str | None] = mapped_column(String(64))
     late_ms: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+    # timers that several processes might each schedule (a rotation's next hand-off) carry a
+    # key, so that only one of them is stored
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class OutboxMessage(Base):
@@ -366,4 +373,66 @@ class SearchDoc(Base):
     service: Mapped[str] = mapped_column(String(200), default="")
     account: Mapped[str] = mapped_column(String(200), default="")
     group_key: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime]
+
+
+class RotationOverride(Base):
+    """Someone covers a rotation from ``start`` to ``end``, whoever's turn it is."""
+
+    __tablename__ = "rotation_overrides"
+    __table_args__ = (Index("ix_rotation_overrides_rotation_end", "rotation", "end"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rotation: Mapped[str] = mapped_column(String(64))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    person: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class RotationSwap(Base):
+    """The holders of the shift around ``first`` and the shift around ``second`` trade."""
+
+    __tablename__ = "rotation_swaps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rotation: Mapped[str] = mapped_column(String(64), index=True)
+    first: Mapped[datetime]
+    second: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Page(Base):
+    """One step of an escalation: a person paged (or a step skipped) and what came of it."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    chain: Mapped[str] = mapped_column(String(16))  # on_call | bring_in
+    step: Mapped[int] = mapped_column(Integer)  # index into the policy's chain
+    target: Mapped[str] = mapped_column(String(64))  # the step as written: role[.backup]
+    person: Mapped[str | None] = mapped_column(String(64))
+    # paging | acknowledged | timed_out | skipped | cancelled
+    state: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    paged_at: Mapped[datetime]
+    ack_due_at: Mapped[datetime | None]
+    acked_at: Mapped[datetime | None]
+    acked_by: Mapped[str | None] = mapped_column(String(200))
+    late_ms: Mapped[int | None] = mapped_column(Integer)  # the timer that paged was this late
+
+
+class SigningKey(Base):
+    """The key that signs acknowledgement links and calendar feeds, when the settings give
+    none: made once, shared by every process on the database."""
+
+    __tablename__ = "signing_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]

@@ -16,7 +16,15 @@ from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import IllegalTransition, Status
 from escalator.domain.permissions import Forbidden, check_action
 from escalator.domain.roles import ROLES
-from escalator.process import alert, incident_actions, integrations, messages, queries, tokens
+from escalator.process import (
+    alert,
+    escalation,
+    incident_actions,
+    integrations,
+    messages,
+    queries,
+    tokens,
+)
 from escalator.process.errors import InvalidInput, NotFound
 from escalator.process.integrations import KINDS
 
@@ -145,6 +153,7 @@ def _incident_page(
                 {"kind": t.kind, "due_at": t.due_at, "left": time_left(t.due_at, now)}
                 for t in queries.pending_timers(session, item)
             ]
+            pages = queries.incident_pages(session, item)
     except NotFound as exc:
         return render(request, "error.html", person, code=404, error=str(exc))
     partial = request.headers.get("HX-Request") and request.query_params.get("part") == "timeline"
@@ -157,6 +166,8 @@ def _incident_page(
         events=events,
         clocks=clocks,
         roles=ROLES,
+        pages=pages,
+        decisions=escalation.DECISIONS,
         error=error,
     )
 
@@ -177,6 +188,7 @@ def act(
     action: str,
     note: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "",
+    decision: Annotated[str, Form()] = "",
 ) -> Response:
     simple = {
         "acknowledge": incident_actions.acknowledge,
@@ -187,7 +199,11 @@ def act(
     try:
         with svc.unit_of_work(person) as ctx:
             if action == "escalate":
-                incident_actions.escalate(ctx, key, to_role=role, note=note)
+                escalation.escalate(ctx, key, to_role=role, note=note)
+            elif action == "decision":
+                escalation.decide(ctx, key, decision, note=note)
+            elif action == "bring-in":
+                escalation.bring_in(ctx, key, note=note)
             elif action == "claim":
                 incident_actions.claim(ctx, key)
             elif action in simple:

@@ -1,0 +1,234 @@
+"""On call and escalation: who holds each role, rotation schedules, overrides and swaps (the
+Engineering Manager's), calendar feeds, the Support Manager's decision, pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from escalator.api.deps import Person, ServicesDep, Work
+from escalator.api.incidents import ERRORS
+from escalator.api.schemas import IncidentOut, NoteIn
+from escalator.domain.roster import Shift
+from escalator.process import calendar, escalation, oncall, pages, signing
+from escalator.process.records import load
+from escalator.store.models import Page, RotationOverride, RotationSwap
+
+router = APIRouter(tags=["on call"])
+
+
+class OnCallOut(BaseModel):
+    role: str
+    rotation: str | None
+    people: list[str]
+    until: datetime | None = Field(description="The next hand-off, for rotating roles")
+    next_person: str | None
+
+
+class ShiftOut(BaseModel):
+    start: datetime
+    end: datetime
+    person: str | None
+    source: Literal["rotation", "swap", "override"]
+
+    @classmethod
+    def of(cls, shift: Shift) -> ShiftOut:
+        return cls(start=shift.start, end=shift.end, person=shift.person, source=shift.source)  # type: ignore[arg-type]
+
+
+class ScheduleOut(BaseModel):
+    rotation: str
+    shifts: list[ShiftOut]
+
+
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person: str = Field(max_length=64, description="Who covers")
+    start: datetime = Field(description="With an offset, e.g. 2026-12-01T09:00:00+00:00")
+    end: datetime
+    note: str = Field(default="", max_length=2000)
+
+
+class OverrideOut(BaseModel):
+    id: int
+    rotation: str
+    person: str
+    start: datetime
+    end: datetime
+    note: str
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: RotationOverride) -> OverrideOut:
+        return cls(**{name: getattr(row, name) for name in cls.model_fields})
+
+
+class SwapIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    first: datetime = Field(description="A moment in the first shift")
+    second: datetime = Field(description="A moment in the second shift")
+    note: str = Field(default="", max_length=2000)
+
+
+class SwapOut(BaseModel):
+    id: int
+    rotation: str
+    first: datetime
+    second: datetime
+    note: str
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: RotationSwap) -> SwapOut:
+        return cls(**{name: getattr(row, name) for name in cls.model_fields})
+
+
+class DecisionIn(NoteIn):
+    decision: Literal["apply_playbook", "no_playbook", "engineering_manager", "on_call"]
+
+
+class PageOut(BaseModel):
+    id: int
+    chain: str
+    step: int
+    target: str
+    person: str | None
+    state: str
+    reason: str
+    paged_at: datetime
+    ack_due_at: datetime | None
+    acked_at: datetime | None
+    acked_by: str | None
+    late_ms: int | None
+
+    @classmethod
+    def of(cls, page: Page) -> PageOut:
+        return cls(**{name: getattr(page, name) for name in cls.model_fields})
+
+
+class FeedLinks(BaseModel):
+    rotations: dict[str, str]
+    people: dict[str, str]
+
+
+@router.get("/api/v1/oncall", response_model=list[OnCallOut], responses=ERRORS)
+def on_call_now(ctx: Work) -> list[OnCallOut]:
+    return [OnCallOut(**vars(row)) for row in oncall.now(ctx)]
+
+
+@router.get("/api/v1/oncall/{role}/schedule", response_model=ScheduleOut, responses=ERRORS)
+def schedule(
+    role: str,
+    ctx: Work,
+    days: Annotated[int, Query(ge=1, le=366)] = 14,
+    start: datetime | None = None,
+) -> ScheduleOut:
+    """Who holds a rotating role (or a rotation, by name) over the coming days."""
+    rotation = oncall.rotation_for_role(ctx, role)
+    shifts = oncall.schedule(ctx, rotation, start or ctx.now, days)
+    return ScheduleOut(rotation=rotation, shifts=[ShiftOut.of(s) for s in shifts])
+
+
+@router.get(
+    "/api/v1/rotations/{rotation}/overrides", response_model=list[OverrideOut], responses=ERRORS
+)
+def list_overrides(rotation: str, ctx: Work) -> list[OverrideOut]:
+    oncall.rotation_for_role(ctx, rotation)
+    query = select(RotationOverride).where(RotationOverride.rotation == rotation)
+    return [OverrideOut.of(r) for r in ctx.session.scalars(query.order_by(RotationOverride.start))]
+
+
+@router.post(
+    "/api/v1/rotations/{rotation}/overrides",
+    response_model=OverrideOut,
+    status_code=201,
+    responses=ERRORS,
+)
+def add_override(rotation: str, body: OverrideIn, ctx: Work) -> OverrideOut:
+    """Someone covers the rotation for a while. Engineering Manager only."""
+    row = oncall.add_override(
+        ctx, rotation, person=body.person, start=body.start, end=body.end, note=body.note
+    )
+    return OverrideOut.of(row)
+
+
+@router.delete(
+    "/api/v1/rotations/{rotation}/overrides/{override_id}", status_code=204, responses=ERRORS
+)
+def remove_override(rotation: str, override_id: int, ctx: Work) -> Response:
+    oncall.remove_override(ctx, rotation, override_id)
+    return Response(status_code=204)
+
+
+@router.get("/api/v1/rotations/{rotation}/swaps", response_model=list[SwapOut], responses=ERRORS)
+def list_swaps(rotation: str, ctx: Work) -> list[SwapOut]:
+    oncall.rotation_for_role(ctx, rotation)
+    query = select(RotationSwap).where(RotationSwap.rotation == rotation)
+    return [SwapOut.of(r) for r in ctx.session.scalars(query.order_by(RotationSwap.id))]
+
+
+@router.post(
+    "/api/v1/rotations/{rotation}/swaps", response_model=SwapOut, status_code=201, responses=ERRORS
+)
+def add_swap(rotation: str, body: SwapIn, ctx: Work) -> SwapOut:
+    """Two shifts trade holders. Engineering Manager only."""
+    row = oncall.add_swap(ctx, rotation, first=body.first, second=body.second, note=body.note)
+    return SwapOut.of(row)
+
+
+@router.delete("/api/v1/rotations/{rotation}/swaps/{swap_id}", status_code=204, responses=ERRORS)
+def remove_swap(rotation: str, swap_id: int, ctx: Work) -> Response:
+    oncall.remove_swap(ctx, rotation, swap_id)
+    return Response(status_code=204)
+
+
+@router.get("/api/v1/calendar-links", response_model=FeedLinks, responses=ERRORS)
+def calendar_links(ctx: Work) -> FeedLinks:
+    """Private iCalendar links: every rotation's, and your own (the Engineering Manager gets
+    everyone's, to hand out)."""
+    everyone = "engineering_manager" in ctx.process.roles_of(ctx.actor)
+    people = [p for p in ctx.process.spec.people if everyone or p == ctx.actor]
+    return FeedLinks(
+        rotations={
+            r: calendar.feed_url(ctx.links, "rotation", r) for r in ctx.process.spec.rotations
+        },
+        people={p: calendar.feed_url(ctx.links, "person", p) for p in people},
+    )
+
+
+@router.get("/calendar/{kind}/{name}.ics", responses=ERRORS, include_in_schema=True)
+def feed(kind: Literal["rotation", "person"], name: str, token: str, svc: ServicesDep) -> Response:
+    """An iCalendar feed behind a private link: no sign-in, the token is the key."""
+    signing.check_feed_token(svc.links.key, kind, name, token)
+    with svc.unit_of_work("calendar") as ctx:
+        body = (
+            calendar.rotation_feed(ctx, name)
+            if kind == "rotation"
+            else calendar.person_feed(ctx, name)
+        )
+    return Response(body, media_type="text/calendar; charset=utf-8")
+
+
+@router.post("/api/v1/incidents/{key}/decision", response_model=IncidentOut, responses=ERRORS)
+def decide(key: str, body: DecisionIn, ctx: Work) -> IncidentOut:
+    """The Support Manager's next course of action: apply_playbook, no_playbook,
+    engineering_manager (low severity) or on_call (high severity; needs the playbook to have
+    failed or no playbook to apply)."""
+    return IncidentOut.of(escalation.decide(ctx, key, body.decision, note=body.note))
+
+
+@router.post("/api/v1/incidents/{key}/bring-in", response_model=IncidentOut, responses=ERRORS)
+def bring_in(key: str, ctx: Work, body: NoteIn | None = None) -> IncidentOut:
+    """The one-hour rule by hand: page the SME (then the Engineering Manager)."""
+    return IncidentOut.of(escalation.bring_in(ctx, key, note=body.note if body else ""))
+
+
+@router.get("/api/v1/incidents/{key}/pages", response_model=list[PageOut], responses=ERRORS)
+def list_pages(key: str, ctx: Work, _: Person) -> list[PageOut]:
+    return [PageOut.of(p) for p in pages.of(ctx, load(ctx, key, for_update=False))]

@@ -1,0 +1,267 @@
+"""Who is on call: the process file's rotations plus the overrides and swaps the Engineering
+Manager keeps in the database; edits to those; and the hand-off notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from escalator.domain import roster
+from escalator.domain.permissions import check_action
+from escalator.process import announce
+from escalator.process.context import SYSTEM, Ctx
+from escalator.process.errors import InvalidInput, NotFound
+from escalator.process.records import enqueue
+from escalator.store.models import RotationOverride, RotationSwap, Timer
+from escalator.store.upsert import dialect_insert
+
+HANDOFF = "rotation.handoff"
+
+
+def _rotation(ctx: Ctx, name: str) -> roster.Rotation:
+    if name not in ctx.process.spec.rotations:
+        known = ", ".join(ctx.process.spec.rotations) or "none"
+        raise NotFound(f"no rotation {name!r} (rotations: {known})")
+    return ctx.process.roster(name)
+
+
+def overrides(ctx: Ctx, rotation: str) -> list[roster.Override]:
+    rows = ctx.session.scalars(
+        select(RotationOverride)
+        .where(RotationOverride.rotation == rotation)
+        .order_by(RotationOverride.start)
+    )
+    return [roster.Override(r.start, r.end, r.person, r.id) for r in rows]
+
+
+def swaps(ctx: Ctx, rotation: str) -> list[roster.Swap]:
+    rows = ctx.session.scalars(
+        select(RotationSwap).where(RotationSwap.rotation == rotation).order_by(RotationSwap.id)
+    )
+    return [roster.Swap(r.first, r.second, r.id) for r in rows]
+
+
+def _parts(
+    ctx: Ctx, rotation: str
+) -> tuple[roster.Rotation, list[roster.Override], list[roster.Swap]]:
+    return _rotation(ctx, rotation), overrides(ctx, rotation), swaps(ctx, rotation)
+
+
+def holders(ctx: Ctx, role: str, at: datetime | None = None) -> list[str]:
+    """Who holds ``role`` at ``at`` (now by default), overrides and swaps included."""
+    at = at or ctx.now
+    rotation = ctx.process.rotation_of(role)
+    if rotation is None:
+        return ctx.process.holders_at(role, at)
+    rot, overs, sw = _parts(ctx, rotation)
+    who = roster.holder(rot, at, overs, sw)
+    return [who] if who else []
+
+
+def resolve_step(ctx: Ctx, step: str, at: datetime | None = None) -> str | None:
+    """The person a page step names now: ``role`` is its holder, ``role.backup`` the
+    rotation's next person."""
+    at = at or ctx.now
+    role, _, modifier = step.partition(".")
+    rotation = ctx.process.rotation_of(role)
+    if modifier == "backup" and rotation is not None:
+        rot, overs, sw = _parts(ctx, rotation)
+        return roster.backup(rot, at, overs, sw)
+    found = holders(ctx, role, at)
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class OnCall:
+    role: str
+    rotation: str | None
+    people: list[str]
+    until: datetime | None  # the next hand-off, for rotations
+    next_person: str | None
+
+
+def now(ctx: Ctx) -> list[OnCall]:
+    """Every role and who holds it now; rotations with when and to whom they hand over."""
+    table = []
+    for role in ctx.process.spec.roles:
+        rotation = ctx.process.rotation_of(role)
+        if rotation is None:
+            table.append(OnCall(role, None, ctx.process.holders_at(role, ctx.now), None, None))
+            continue
+        rot, overs, sw = _parts(ctx, rotation)
+        who = roster.holder(rot, ctx.now, overs, sw)
+        change = roster.next_change(rot, ctx.now, overs, sw)
+        table.append(
+            OnCall(
+                role,
+                rotation,
+                [who] if who else [],
+                change[0] if change else None,
+                change[1] if change else None,
+            )
+        )
+    return table
+
+
+def schedule(ctx: Ctx, rotation: str, start: datetime, days: int) -> list[roster.Shift]:
+    if not 1 <= days <= 366:
+        raise InvalidInput("days", "give between 1 and 366 days")
+    rot, overs, sw = _parts(ctx, rotation)
+    return roster.schedule(rot, start, start + timedelta(days=days), overs, sw)
+
+
+def rotation_for_role(ctx: Ctx, role: str) -> str:
+    """A rotation named directly, or the rotation of a rotating role."""
+    if role in ctx.process.spec.rotations:
+        return role
+    rotation = ctx.process.rotation_of(role)
+    if rotation is None:
+        rotating = [r for r in ctx.process.spec.roles if ctx.process.rotation_of(r)]
+        raise NotFound(f"{role!r} is not a rotating role; rotating roles: {', '.join(rotating)}")
+    return rotation
+
+
+# -- edits (Engineering Manager only) ----------------------------------------------------
+
+
+def _check_edit(ctx: Ctx) -> None:
+    if ctx.actor != SYSTEM:
+        check_action(ctx.actor, ctx.process.roles_of(ctx.actor), "rotation.edit")
+
+
+def add_override(
+    ctx: Ctx, rotation: str, *, person: str, start: datetime, end: datetime, note: str = ""
+) -> RotationOverride:
+    _check_edit(ctx)
+    rot, existing, _ = _parts(ctx, rotation)
+    new = roster.Override(start, end, person)
+    problems = roster.override_problems(rot, new, existing, ctx.process.spec.people)
+    if problems:
+        raise InvalidInput("override", "; ".join(problems))
+    row = RotationOverride(
+        rotation=rotation,
+        start=start,
+        end=end,
+        person=person,
+        note=note,
+        created_by=ctx.actor,
+        created_at=ctx.now,
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    ensure_handoff_timers(ctx, [rotation])
+    return row
+
+
+def remove_override(ctx: Ctx, rotation: str, override_id: int) -> None:
+    _check_edit(ctx)
+    _rotation(ctx, rotation)
+    gone = ctx.session.execute(
+        delete(RotationOverride).where(
+            RotationOverride.id == override_id, RotationOverride.rotation == rotation
+        )
+    )
+    if not gone.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(f"no override #{override_id} in rotation {rotation}")
+    ensure_handoff_timers(ctx, [rotation])
+
+
+def add_swap(
+    ctx: Ctx, rotation: str, *, first: datetime, second: datetime, note: str = ""
+) -> RotationSwap:
+    _check_edit(ctx)
+    rot, _, existing = _parts(ctx, rotation)
+    problems = roster.swap_problems(rot, roster.Swap(first, second), existing)
+    if problems:
+        raise InvalidInput("swap", "; ".join(problems))
+    row = RotationSwap(
+        rotation=rotation,
+        first=first,
+        second=second,
+        note=note,
+        created_by=ctx.actor,
+        created_at=ctx.now,
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    ensure_handoff_timers(ctx, [rotation])
+    return row
+
+
+def remove_swap(ctx: Ctx, rotation: str, swap_id: int) -> None:
+    _check_edit(ctx)
+    _rotation(ctx, rotation)
+    gone = ctx.session.execute(
+        delete(RotationSwap).where(RotationSwap.id == swap_id, RotationSwap.rotation == rotation)
+    )
+    if not gone.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(f"no swap #{swap_id} in rotation {rotation}")
+    ensure_handoff_timers(ctx, [rotation])
+
+
+# -- hand-off notices ----------------------------------------------------------------------
+
+
+def ensure_handoff_timers(ctx: Ctx, rotations: list[str] | None = None) -> None:
+    """A pending timer for each rotation's next hand-off. Keyed by rotation, time and
+    person, so several processes (or repeated calls) store it once; a timer made stale by a
+    later edit finds at its time that nothing changes and stays silent."""
+    for name in rotations or list(ctx.process.spec.rotations):
+        rot, overs, sw = _parts(ctx, name)
+        change = roster.next_change(rot, ctx.now, overs, sw)
+        if change is None:
+            continue
+        at, person = change
+        stmt = dialect_insert(ctx.session, Timer.__table__).values(
+            incident_id=None,
+            kind=HANDOFF,
+            due_at=at,
+            state="pending",
+            payload={"rotation": name, "person": person},
+            created_at=ctx.now,
+            dedup_key=f"handoff:{name}:{at.isoformat()}:{person}",
+        )
+        ctx.session.execute(stmt.on_conflict_do_nothing(index_elements=["dedup_key"]))
+
+
+def on_handoff(ctx: Ctx, incident: object, timer: Timer) -> None:
+    """A shift begins: tell the person taking over, then arm the next hand-off."""
+    name, person = timer.payload.get("rotation", ""), timer.payload.get("person")
+    if name not in ctx.process.spec.rotations:
+        return
+    rot, overs, sw = _parts(ctx, name)
+    before = roster.holder(rot, timer.due_at - timedelta(microseconds=1), overs, sw)
+    if person and roster.holder(rot, timer.due_at, overs, sw) == person and before != person:
+        change = roster.next_change(rot, timer.due_at, overs, sw)
+        until = f" until {change[0]:%a %d %b %H:%M} UTC" if change else ""
+        roles = [r for r in ctx.process.spec.roles if ctx.process.rotation_of(r) == name]
+        text = (
+            f"Your {' / '.join(roles) or name} shift begins now{until} "
+            f"(taking over from {before or 'nobody'})."
+        )
+        _tell(ctx, person, text, key=f"handoff:{name}:{timer.due_at.isoformat()}")
+    ensure_handoff_timers(ctx, [name])
+
+
+def _tell(ctx: Ctx, person: str, text: str, *, key: str) -> None:
+    """A message about no incident: the console, a Slack DM and email where configured."""
+    contact = ctx.process.person(person)
+    destinations = [("console", person)]
+    if contact is not None and ctx.channels.slack and contact.slack:
+        destinations.append((announce.SLACK, contact.slack))
+    if contact is not None and ctx.channels.email:
+        destinations.append(("email", contact.email))
+    for channel, destination in destinations:
+        payload = {"op": "root", "text": text} if channel == announce.SLACK else {}
+        enqueue(
+            ctx,
+            incident=None,
+            channel=channel,
+            destination=destination,
+            subject=text,
+            body=text,
+            idempotency_key=f"{key}:{channel}:{person}",
+            payload=payload,
+        )
