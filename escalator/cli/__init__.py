@@ -20,6 +20,7 @@ from escalator.api.server import create_app
 from escalator.cli.admin import integration_app, messages_app, token_app
 from escalator.cli.common import AsPerson, acting, err, fail, out, services
 from escalator.cli.incidents import incidents_app
+from escalator.cli.oncall import oncall_app
 from escalator.cli.triage import triage
 from escalator.config.process_loader import ProcessFileError, load_process
 from escalator.config.settings import Settings
@@ -29,6 +30,7 @@ from escalator.store import migrate as migrations
 app = typer.Typer(help="Escalator: run your support escalation process.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(oncall_app, name="oncall")
 app.add_typer(integration_app, name="integration")
 app.add_typer(messages_app, name="messages")
 app.command()(triage)

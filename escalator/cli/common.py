@@ -63,3 +63,13 @@ def acting(svc: Services, person: str) -> Iterator[Ctx]:
             yield ctx
     except (NotFound, InvalidInput, IllegalTransition, Forbidden) as exc:
         fail(str(exc))
+
+
+@contextmanager
+def reading(svc: Services) -> Iterator[Ctx]:
+    """A unit of work for commands that only look; use-case errors become clear exits."""
+    try:
+        with svc.unit_of_work("cli") as ctx:
+            yield ctx
+    except (NotFound, InvalidInput) as exc:
+        fail(str(exc))

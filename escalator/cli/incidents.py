@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from escalator.api.oncall import PageOut
 from escalator.api.schemas import EventOut, IncidentOut
 from escalator.cli.common import AsJson, AsPerson, acting, fail, out, services
-from escalator.process import incident_actions, queries
+from escalator.process import escalation, incident_actions, queries
 from escalator.process.errors import NotFound
 
 incidents_app = typer.Typer(help="Look at and act on incidents.", no_args_is_help=True)
@@ -115,5 +116,64 @@ def incidents_escalate(
 ) -> None:
     """Escalate an incident to a role."""
     with acting(services(), person) as ctx:
-        incident_actions.escalate(ctx, key, to_role=to, note=note)
-    _print_incident(key, f"escalated to {to}")
+        incident = escalation.escalate(ctx, key, to_role=to, note=note)
+        who = incident.owner_person or "nobody on duty"
+    _print_incident(key, f"escalated to {to} ({who})")
+
+
+@incidents_app.command("decide")
+def incidents_decide(
+    key: str,
+    decision: Annotated[
+        str,
+        typer.Argument(help="apply_playbook | no_playbook | engineering_manager | on_call"),
+    ],
+    person: AsPerson,
+    note: str = "",
+) -> None:
+    """The Support Manager's next course of action for an escalated incident."""
+    with acting(services(), person) as ctx:
+        incident = escalation.decide(ctx, key, decision, note=note)
+        owner = f"{incident.owner_role} ({incident.owner_person or 'nobody on duty'})"
+    _print_incident(
+        key, f"decided: {escalation.DECISIONS.get(decision, decision)}; now with {owner}"
+    )
+
+
+@incidents_app.command("bring-in")
+def incidents_bring_in(key: str, person: AsPerson, note: str = "") -> None:
+    """The one-hour rule by hand: page the SME (then the Engineering Manager)."""
+    with acting(services(), person) as ctx:
+        incident = escalation.bring_in(ctx, key, note=note)
+        who = incident.owner_person or "nobody"
+    _print_incident(key, f"bringing in {who}")
+
+
+@incidents_app.command("pages")
+def incidents_pages(key: str, as_json: AsJson = False) -> None:
+    """Who was paged for an incident, and what came of each page."""
+    svc = services()
+    try:
+        with svc.db.read() as session:
+            views = queries.incident_pages(session, queries.get_incident(session, key))
+    except NotFound as exc:
+        fail(str(exc))
+    if as_json:
+        print(json.dumps([PageOut.of(v.page).model_dump(mode="json") for v in views], indent=2))
+        return
+    table = Table("step", "paged", "at (UTC)", "state", "delivery", "why")
+    for v in views:
+        p = v.page
+        late = f" (late {p.late_ms // 1000}s)" if v.late and p.late_ms else ""
+        delivery = " ".join(
+            f"{c}:{'FAILED' if s == 'dead' else s}" for c, s in v.deliveries.items()
+        )
+        table.add_row(
+            f"{p.chain} {p.step + 1} {p.target}",
+            p.person or "nobody",
+            f"{p.paged_at:%d %b %H:%M:%S}{late}",
+            p.state + (f" by {p.acked_by}" if p.acked_by else ""),
+            delivery,
+            p.reason,
+        )
+    out.print(table)

@@ -150,6 +150,8 @@ def page_from(
         )
         if p.person
     }
+    if chain == BRING_IN and incident.owner_person:
+        already.add(incident.owner_person)  # who asks for help is not the help
     ack_within = timedelta(seconds=int(policy["ack_seconds"]))
     for index in range(step, len(steps)):
         target = steps[index]

@@ -162,3 +162,57 @@ def test_triage_from_the_cli() -> None:
     assert after["owner"] == "dinesh (support_manager)"
     bad = runner.invoke(app, ["triage", "INC-1", "--as", "santhosh", "--users", "5"])
     assert bad.exit_code == 2 and "--users needs --impact" in bad.stderr
+
+
+def test_oncall_from_the_cli() -> None:
+    now = json.loads(runner.invoke(app, ["oncall", "now", "--json"]).stdout)
+    on_call = next(r for r in now if r["role"] == "on_call_engineer")
+    assert on_call["rotation"] == "on_call" and len(on_call["people"]) == 1 and on_call["until"]
+    schedule = runner.invoke(
+        app, ["oncall", "schedule", "on_call_engineer", "--days", "14", "--json"]
+    )
+    shifts = json.loads(schedule.stdout)
+    assert len(shifts) in (2, 3), "weekly turns over two weeks"
+    assert shifts[0]["person"] == on_call["people"][0]
+
+    cover = ["--person", "jonathan", "--start", "2030-01-01T09:00", "--end", "2030-01-01T17:00"]
+    refused = runner.invoke(app, ["oncall", "override", "on_call", "--as", "noah", *cover])
+    assert refused.exit_code == 1 and "noah may not edit rotations" in refused.stderr
+    backwards = ["--person", "jonathan", "--start", "2030-01-02T09:00", "--end", "2030-01-01T17:00"]
+    bad = runner.invoke(app, ["oncall", "override", "on_call", "--as", "raja", *backwards])
+    assert bad.exit_code == 1 and "ends (2030-01-01 17:00) before it starts" in bad.stderr
+    made = runner.invoke(app, ["oncall", "override", "on_call", "--as", "raja", *cover])
+    assert made.exit_code == 0, made.output
+    assert (
+        "override #1: jonathan covers on_call 2030-01-01 09:00 → 2030-01-01 17:00 UTC"
+        in made.stdout
+    )
+    overlap = ["--person", "vijay", "--start", "2030-01-01T16:00", "--end", "2030-01-01T20:00"]
+    clash = runner.invoke(app, ["oncall", "override", "on_call", "--as", "raja", *overlap])
+    assert clash.exit_code == 1 and "overlaps override #1" in clash.stderr
+    feeds = runner.invoke(app, ["oncall", "feeds", "--as", "vijay"]).stdout
+    assert (
+        "/calendar/rotation/on_call.ics?token=" in feeds
+        and "/calendar/person/vijay.ics?token=" in feeds
+    )
+
+
+def test_the_support_managers_decision_from_the_cli() -> None:
+    runner.invoke(app, ["report", "--title", "Checkout down", "--as", "santhosh"])
+    early = runner.invoke(app, ["incidents", "decide", "INC-1", "on_call", "--as", "dinesh"])
+    assert early.exit_code == 1 and "record the playbook's outcome first" in early.stderr
+    runner.invoke(app, ["incidents", "decide", "INC-1", "no_playbook", "--as", "dinesh"])
+    paged = runner.invoke(app, ["incidents", "decide", "INC-1", "on_call", "--as", "dinesh"])
+    assert paged.exit_code == 0, paged.output
+    assert "now with on_call_engineer" in paged.stdout
+    pages = json.loads(runner.invoke(app, ["incidents", "pages", "INC-1", "--json"]).stdout)
+    assert [(p["chain"], p["step"], p["state"]) for p in pages] == [("on_call", 0, "paging")]
+    person = pages[0]["person"]
+    acked = runner.invoke(app, ["incidents", "ack", "INC-1", "--as", person])
+    assert acked.exit_code == 0
+    pages = json.loads(runner.invoke(app, ["incidents", "pages", "INC-1", "--json"]).stdout)
+    assert pages[0]["state"] == "acknowledged" and pages[0]["acked_by"] == person
+    brought = runner.invoke(app, ["incidents", "bring-in", "INC-1", "--as", person])
+    assert brought.exit_code == 0, brought.output
+    pages = json.loads(runner.invoke(app, ["incidents", "pages", "INC-1", "--json"]).stdout)
+    assert pages[-1]["chain"] == "bring_in" and pages[-1]["state"] in ("paging", "skipped")
