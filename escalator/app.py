@@ -71,6 +71,8 @@ class Services:
             worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
             batch=self.settings.worker_batch,
             max_attempts=self.settings.outbox_max_attempts,
+            concurrency=self.settings.outbox_concurrency,
+            rate_limits=self.settings.rate_limits,
             channels=self.channels,
             links=self.links,
         )

@@ -73,9 +73,7 @@ def serve(
 ) -> None:
     """Serve the API, the console and (unless ESCALATOR_RUN_WORKER=false) the worker."""
     svc = services(migrate=None)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    _logging()
     bind_host = host or svc.settings.host
     bind_port = port or svc.settings.port
     processes = workers or svc.settings.server_processes
@@ -94,6 +92,15 @@ def serve(
         uvicorn.run(create_app(svc), host=bind_host, port=bind_port, log_level="info")
 
 
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # one line per outgoing HTTP request drowns what matters; failures are logged by the worker
+    for name in ("httpx", "httpx2", "httpcore", "slack_sdk"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 @app.command()
 def worker(
     once: Annotated[
@@ -102,9 +109,7 @@ def worker(
 ) -> None:
     """Fire due timers and deliver queued messages (run as many as you like on PostgreSQL)."""
     svc = services()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    _logging()
     w = svc.worker()
     if once:
         done = w.run_once()

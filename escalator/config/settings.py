@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 0.5
     worker_batch: int = 200
     outbox_max_attempts: int = 12
+    outbox_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Messages a worker sends at once (one per queue)."
+    )
+    rate_limits: bool = Field(
+        default=True,
+        description="Pace messages to each Slack channel and PagerDuty key below the peers' "
+        "published limits; turn off only for peers without limits (benchmarks).",
+    )
     public_url: str = Field(
         default="", description="Base URL people reach the console at, for links in messages."
     )

@@ -16,6 +16,7 @@ import logging
 import random
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -97,6 +98,8 @@ class Worker:
         rng: random.Random | None = None,
         channels: Channels | None = None,
         links: Links | None = None,
+        concurrency: int = 8,
+        rate_limits: bool = True,
     ) -> None:
         self.db = db
         self.process = process
@@ -110,6 +113,9 @@ class Worker:
         self.channels = channels or Channels()
         self.links = links or Links()
         self.limiter = RateLimiter()
+        self.rate_limits = rate_limits
+        # sends are I/O: a batch (one message per queue, so order holds) goes out at once
+        self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="send")
 
     def _ctx(self, session: Session, now: datetime) -> Ctx:
         return Ctx(
@@ -149,6 +155,8 @@ class Worker:
         return len(timers)
 
     def _fire(self, ctx: Ctx, timer: Timer) -> None:
+        if timer.state != "pending":  # cancelled by an earlier timer of this batch
+            return
         timer.fired_at = ctx.now
         timer.fired_by = self.worker_id
         timer.late_ms = int((ctx.now - timer.due_at).total_seconds() * 1000)
@@ -194,16 +202,15 @@ class Worker:
             claimed = []
             for row in rows:
                 sender = self.senders.get(row.channel)
-                wait = self.limiter.take(
-                    (row.channel, row.destination), getattr(sender, "per_minute", None), now
-                )
+                per_minute = getattr(sender, "per_minute", None) if self.rate_limits else None
+                wait = self.limiter.take((row.channel, row.destination), per_minute, now)
                 if wait:  # over the destination's rate: later, without spending an attempt
                     row.next_attempt_at = now + wait
                     continue
                 row.lease_until = now + LEASE
                 row.claimed_by = self.worker_id
                 claimed.append(self._outgoing(session, row, getattr(sender, "threads", False)))
-        outcomes = [self._send(message) for message in claimed]
+        outcomes = list(self.pool.map(self._send, claimed))
         self._record(outcomes)
         return len(claimed)
 

@@ -46,7 +46,17 @@ def swaps(ctx: Ctx, rotation: str) -> list[roster.Swap]:
 def _parts(
     ctx: Ctx, rotation: str
 ) -> tuple[roster.Rotation, list[roster.Override], list[roster.Swap]]:
-    return _rotation(ctx, rotation), overrides(ctx, rotation), swaps(ctx, rotation)
+    """The rotation with its overrides and swaps, read once per transaction (a worker's batch
+    pages hundreds of times); edits in the same transaction drop the cached copy."""
+    cache = ctx.session.info.setdefault("rotations", {})
+    if rotation not in cache:
+        cache[rotation] = (_rotation(ctx, rotation), overrides(ctx, rotation), swaps(ctx, rotation))
+    return cache[rotation]  # type: ignore[no-any-return]
+
+
+def _edited(ctx: Ctx, rotation: str) -> None:
+    ctx.session.info.get("rotations", {}).pop(rotation, None)
+    ensure_handoff_timers(ctx, [rotation])
 
 
 def holders(ctx: Ctx, role: str, at: datetime | None = None) -> list[str]:
@@ -151,7 +161,7 @@ def add_override(
     )
     ctx.session.add(row)
     ctx.session.flush()
-    ensure_handoff_timers(ctx, [rotation])
+    _edited(ctx, rotation)
     return row
 
 
@@ -165,7 +175,7 @@ def remove_override(ctx: Ctx, rotation: str, override_id: int) -> None:
     )
     if not gone.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"no override #{override_id} in rotation {rotation}")
-    ensure_handoff_timers(ctx, [rotation])
+    _edited(ctx, rotation)
 
 
 def add_swap(
@@ -186,7 +196,7 @@ def add_swap(
     )
     ctx.session.add(row)
     ctx.session.flush()
-    ensure_handoff_timers(ctx, [rotation])
+    _edited(ctx, rotation)
     return row
 
 
@@ -198,7 +208,7 @@ def remove_swap(ctx: Ctx, rotation: str, swap_id: int) -> None:
     )
     if not gone.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"no swap #{swap_id} in rotation {rotation}")
-    ensure_handoff_timers(ctx, [rotation])
+    _edited(ctx, rotation)
 
 
 # -- hand-off notices ----------------------------------------------------------------------

@@ -86,7 +86,12 @@ def cancel_timers(ctx: Ctx, incident: Incident, kinds: tuple[str, ...] | None = 
     query = update(Timer).where(Timer.incident_id == incident.id, Timer.state == "pending")
     if kinds is not None:
         query = query.where(Timer.kind.in_(kinds))
-    ctx.session.execute(query.values(state="cancelled", fired_at=ctx.now))
+    # "fetch": only the rows it changed are updated in the session, instead of testing the
+    # criteria against every object the session holds (a worker's batch holds hundreds)
+    ctx.session.execute(
+        query.values(state="cancelled", fired_at=ctx.now),
+        execution_options={"synchronize_session": "fetch"},
+    )
 
 
 def enqueue(

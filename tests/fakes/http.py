@@ -51,6 +51,11 @@ class FakeServer:
         fake = self
 
         class _H(BaseHTTPRequestHandler):
+            # headers and body go out as two writes: without TCP_NODELAY the body waits for
+            # the client's delayed ACK, 40 ms a request
+            disable_nagle_algorithm = True
+            protocol_version = "HTTP/1.1"  # keep-alive, like the real services
+
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 parsed = urlparse(self.path)
