@@ -13,8 +13,10 @@ from sqlalchemy import select
 from escalator.api.deps import Person, ServicesDep, Work
 from escalator.api.incidents import ERRORS
 from escalator.api.schemas import IncidentOut, NoteIn
+from escalator.config.process_schema import Rotation
 from escalator.domain.roster import Shift
 from escalator.process import calendar, escalation, oncall, pages, signing
+from escalator.process.context import Ctx
 from escalator.process.records import load
 from escalator.store.models import Page, RotationOverride, RotationSwap
 
@@ -133,6 +135,46 @@ def schedule(
     rotation = oncall.rotation_for_role(ctx, role)
     shifts = oncall.schedule(ctx, rotation, start or ctx.now, days)
     return ScheduleOut(rotation=rotation, shifts=[ShiftOut.of(s) for s in shifts])
+
+
+class RotationOut(BaseModel):
+    name: str
+    roles: list[str]
+    definition: Rotation
+    edited_by: str | None = Field(description="Who replaced the process file's definition")
+    edited_at: datetime | None
+
+
+def _rotation_out(ctx: Ctx, name: str) -> RotationOut:
+    spec, edit = oncall.definition(ctx, name)
+    roles = [r for r in ctx.process.spec.roles if ctx.process.rotation_of(r) == name]
+    return RotationOut(
+        name=name,
+        roles=roles,
+        definition=spec,
+        edited_by=edit.updated_by if edit else None,
+        edited_at=edit.updated_at if edit else None,
+    )
+
+
+@router.get("/api/v1/rotations", response_model=list[RotationOut], responses=ERRORS)
+def list_rotations(ctx: Work) -> list[RotationOut]:
+    return [_rotation_out(ctx, name) for name in ctx.process.spec.rotations]
+
+
+@router.put("/api/v1/rotations/{rotation}", response_model=RotationOut, responses=ERRORS)
+def edit_rotation(rotation: str, body: Rotation, ctx: Work) -> RotationOut:
+    """Members in turn order, shift, start, hand-off time and timezone, replacing the process
+    file's definition. Engineering Manager only."""
+    oncall.edit_rotation(ctx, rotation, body)
+    return _rotation_out(ctx, rotation)
+
+
+@router.delete("/api/v1/rotations/{rotation}", response_model=RotationOut, responses=ERRORS)
+def reset_rotation(rotation: str, ctx: Work) -> RotationOut:
+    """Back to the process file's definition. Engineering Manager only."""
+    oncall.reset_rotation(ctx, rotation)
+    return _rotation_out(ctx, rotation)
 
 
 @router.get(

@@ -8,12 +8,15 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from escalator.api.oncall import OnCallOut, ShiftOut
-from escalator.app import Services
 from escalator.cli.common import AsJson, AsPerson, acting, fail, out, reading, services
+from escalator.config.process_schema import Rotation
+from escalator.domain.durations import format_duration
 from escalator.process import calendar, oncall
+from escalator.process.context import Ctx
 
 oncall_app = typer.Typer(help="Who is on call, rotation schedules, overrides and swaps.")
 
@@ -23,10 +26,8 @@ When = Annotated[
 ]
 
 
-def _at(svc: Services, rotation: str, value: str) -> datetime:
-    spec = svc.process.spec.rotations.get(rotation)
-    if spec is None:
-        fail(f"no rotation {rotation!r} (rotations: {', '.join(svc.process.spec.rotations)})")
+def _at(ctx: Ctx, rotation: str, value: str) -> datetime:
+    spec, _ = oncall.definition(ctx, rotation)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -91,8 +92,8 @@ def override(
             ctx,
             rotation,
             person=who,
-            start=_at(svc, rotation, start),
-            end=_at(svc, rotation, end),
+            start=_at(ctx, rotation, start),
+            end=_at(ctx, rotation, end),
             note=note,
         )
         span = f"{row.start:%Y-%m-%d %H:%M} → {row.end:%Y-%m-%d %H:%M} UTC"
@@ -115,8 +116,8 @@ def swap(rotation: str, person: AsPerson, first: When, second: When, note: str =
         row = oncall.add_swap(
             ctx,
             rotation,
-            first=_at(svc, rotation, first),
-            second=_at(svc, rotation, second),
+            first=_at(ctx, rotation, first),
+            second=_at(ctx, rotation, second),
             note=note,
         )
     out.print(f"swap #{row.id} made")
@@ -140,3 +141,48 @@ def feeds(person: AsPerson) -> None:
                 f"{rotation}: {calendar.feed_url(ctx.links, 'rotation', rotation)}", highlight=False
             )
         out.print(f"{person}: {calendar.feed_url(ctx.links, 'person', person)}", highlight=False)
+
+
+@oncall_app.command("set")
+def set_rotation(
+    rotation: str,
+    person: AsPerson,
+    members: Annotated[
+        str | None, typer.Option(help="Comma-separated people, in turn order")
+    ] = None,
+    shift: Annotated[str | None, typer.Option(help="e.g. 1w, 1d, 12h")] = None,
+    start: Annotated[str | None, typer.Option(help="The first shift's date, 2026-01-05")] = None,
+    handoff: Annotated[str | None, typer.Option(help="Hand-off time, 09:00")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA name, e.g. Europe/London")] = None,
+) -> None:
+    """Change a rotation's members, shift, start, hand-off or timezone (Engineering Manager
+    only); what you leave out stays as it is."""
+    svc = services()
+    with acting(svc, person) as ctx:
+        current, _ = oncall.definition(ctx, rotation)
+        changes: dict[str, object] = {
+            "members": [m.strip() for m in members.split(",") if m.strip()] if members else None,
+            "shift": shift,
+            "start": start,
+            "handoff": handoff,
+            "timezone": timezone,
+        }
+        raw = {**current.model_dump(mode="json"), **{k: v for k, v in changes.items() if v}}
+        try:
+            spec = Rotation.model_validate(raw)
+        except ValidationError as exc:
+            fail("; ".join(f"--{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
+        oncall.edit_rotation(ctx, rotation, spec)
+    out.print(
+        f"{rotation}: {', '.join(spec.members)}, {format_duration(spec.shift)} shifts from "
+        f"{spec.start} handing over at {spec.handoff:%H:%M} {spec.timezone}",
+        highlight=False,
+    )
+
+
+@oncall_app.command("reset")
+def reset_rotation(rotation: str, person: AsPerson) -> None:
+    """Back to the process file's definition of a rotation (Engineering Manager only)."""
+    with acting(services(), person) as ctx:
+        oncall.reset_rotation(ctx, rotation)
+    out.print(f"{rotation}: back to the process file's definition")

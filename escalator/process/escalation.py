@@ -251,7 +251,7 @@ def bring_in(ctx: Ctx, key: str, *, note: str = "", first: str | None = None) ->
         roles = [s.partition(".")[0] for s in chain]
         start = roles.index(first)
     if ctx.actor != SYSTEM:
-        check_escalation(ctx.actor, ctx.process.roles_of(ctx.actor), chain[start].partition(".")[0])
+        check_escalation(ctx.actor, oncall.roles_of(ctx, ctx.actor), chain[start].partition(".")[0])
     _bring_in(ctx, incident, start, note or f"{ctx.actor} brought in help")
     return incident
 

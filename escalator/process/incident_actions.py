@@ -21,7 +21,7 @@ TRIAGE_TIMERS = ("triage.deadline", "triage.warning")
 
 
 def _roles(ctx: Ctx) -> frozenset[str]:
-    return ctx.process.roles_of(ctx.actor)
+    return oncall.roles_of(ctx, ctx.actor)
 
 
 def _check(ctx: Ctx, action: str) -> None:
@@ -81,7 +81,7 @@ def escalate(
     if ctx.actor != SYSTEM and not by_rule:
         check_escalation(ctx.actor, _roles(ctx), to_role)
     holders = oncall.holders(ctx, to_role)
-    if to_person is not None and to_person not in ctx.process.members(to_role):
+    if to_person is not None and to_person not in oncall.members(ctx, to_role):
         raise InvalidInput("person", f"{to_person!r} does not hold role {to_role}")
     incident = load(ctx, key)
     target = to_person or (holders[0] if holders else None)
@@ -162,7 +162,7 @@ def close(ctx: Ctx, key: str, *, note: str = "") -> Incident:
 def claim(ctx: Ctx, key: str) -> Incident:
     """Take over an incident's triage or work from whoever has it now."""
     incident = load(ctx, key)
-    if ctx.actor not in ctx.process.members(incident.owner_role or ""):
+    if ctx.actor not in oncall.members(ctx, incident.owner_role or ""):
         raise InvalidInput("person", f"{ctx.actor} does not hold role {incident.owner_role}")
     before = incident.owner_person
     if before == ctx.actor:

@@ -8,23 +8,33 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
+from escalator.config.process_schema import Rotation
 from escalator.domain import roster
 from escalator.domain.permissions import check_action
 from escalator.process import announce
 from escalator.process.context import SYSTEM, Ctx
 from escalator.process.errors import InvalidInput, NotFound
 from escalator.process.records import enqueue
-from escalator.store.models import RotationOverride, RotationSwap, Timer
+from escalator.store.models import RotationEdit, RotationOverride, RotationSwap, Timer
 from escalator.store.upsert import dialect_insert
 
 HANDOFF = "rotation.handoff"
 
 
-def _rotation(ctx: Ctx, name: str) -> roster.Rotation:
+def definition(ctx: Ctx, name: str) -> tuple[Rotation, RotationEdit | None]:
+    """A rotation as it stands: the Engineering Manager's edit if there is one, else the
+    process file's; and the edit itself (who changed it, when)."""
     if name not in ctx.process.spec.rotations:
         known = ", ".join(ctx.process.spec.rotations) or "none"
         raise NotFound(f"no rotation {name!r} (rotations: {known})")
-    return ctx.process.roster(name)
+    edit = ctx.session.get(RotationEdit, name)
+    if edit is None:
+        return ctx.process.spec.rotations[name], None
+    return Rotation.model_validate(edit.spec), edit
+
+
+def _rotation(ctx: Ctx, name: str) -> roster.Rotation:
+    return definition(ctx, name)[0].roster()
 
 
 def overrides(ctx: Ctx, rotation: str) -> list[roster.Override]:
@@ -57,6 +67,23 @@ def _parts(
 def _edited(ctx: Ctx, rotation: str) -> None:
     ctx.session.info.get("rotations", {}).pop(rotation, None)
     ensure_handoff_timers(ctx, [rotation])
+
+
+def members(ctx: Ctx, role: str) -> list[str]:
+    """Everyone who may act in ``role``: its holders, or its rotation's current members."""
+    rotation = ctx.process.rotation_of(role)
+    if rotation is None:
+        return ctx.process.members(role)
+    return list(_parts(ctx, rotation)[0].members)
+
+
+def roles_of(ctx: Ctx, person: str) -> frozenset[str]:
+    """The person's roles, with rotation membership as the Engineering Manager left it."""
+    roles = {r for r in ctx.process.roles_of(person) if ctx.process.rotation_of(r) is None}
+    for role in ctx.process.spec.roles:
+        if ctx.process.rotation_of(role) is not None and person in members(ctx, role):
+            roles.add(role)
+    return frozenset(roles)
 
 
 def holders(ctx: Ctx, role: str, at: datetime | None = None) -> list[str]:
@@ -139,6 +166,39 @@ def rotation_for_role(ctx: Ctx, role: str) -> str:
 def _check_edit(ctx: Ctx) -> None:
     if ctx.actor != SYSTEM:
         check_action(ctx.actor, ctx.process.roles_of(ctx.actor), "rotation.edit")
+
+
+def edit_rotation(ctx: Ctx, name: str, spec: Rotation) -> RotationEdit:
+    """Replace a rotation's members, shift, start, hand-off time or timezone (Engineering
+    Manager only); the members must be people of the process file."""
+    _check_edit(ctx)
+    definition(ctx, name)
+    unknown = [m for m in spec.members if ctx.process.person(m) is None]
+    if unknown:
+        raise InvalidInput("members", f"not people in the process file: {', '.join(unknown)}")
+    if not spec.members:
+        raise InvalidInput("members", "a rotation needs at least one member")
+    if len(set(spec.members)) != len(spec.members):
+        raise InvalidInput("members", "list each member once; the order is the turn order")
+    if spec.shift < timedelta(hours=1):
+        raise InvalidInput("shift", "shifts of less than an hour would page a new person hourly")
+    edit = ctx.session.get(RotationEdit, name)
+    if edit is None:
+        edit = RotationEdit(name=name)
+        ctx.session.add(edit)
+    edit.spec = spec.model_dump(mode="json")
+    edit.updated_by, edit.updated_at = ctx.actor, ctx.now
+    ctx.session.flush()
+    _edited(ctx, name)
+    return edit
+
+
+def reset_rotation(ctx: Ctx, name: str) -> None:
+    """Back to the process file's definition (Engineering Manager only)."""
+    _check_edit(ctx)
+    definition(ctx, name)
+    ctx.session.execute(delete(RotationEdit).where(RotationEdit.name == name))
+    _edited(ctx, name)
 
 
 def add_override(

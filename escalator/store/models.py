@@ -376,6 +376,18 @@ class SearchDoc(Base):
     created_at: Mapped[datetime]
 
 
+class RotationEdit(Base):
+    """The Engineering Manager's version of a rotation (members, shift, hand-off, timezone),
+    replacing the process file's until it is taken back."""
+
+    __tablename__ = "rotation_edits"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
 class RotationOverride(Base):
     """Someone covers a rotation from ``start`` to ``end``, whoever's turn it is."""
 

@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from escalator.api.deps import ServicesDep
 from escalator.app import Services
+from escalator.config.process_schema import Rotation
 from escalator.domain.lifecycle import IllegalTransition
 from escalator.process import calendar, escalation, incident_actions, oncall, queries, signing
 from escalator.process.context import Ctx
@@ -73,7 +75,7 @@ def _show(
             "my_feed": calendar.feed_url(ctx.links, "person", person),
             "problems": queries.page_problems(ctx.session),
             "may_edit": "engineering_manager" in ctx.process.roles_of(person),
-            "zones": {r: ctx.process.spec.rotations[r].timezone for r in rotations},
+            "definitions": {r: oncall.definition(ctx, r) for r in rotations},
         }
     return render(request, "oncall.html", person, code=code, error=error, now=now, **view)
 
@@ -94,11 +96,9 @@ def _edit(
     return RedirectResponse("/oncall", status_code=303)
 
 
-def _local(svc: Services, rotation: str, value: str, field: str) -> datetime:
+def _local(ctx: Ctx, rotation: str, value: str, field: str) -> datetime:
     """A datetime-local form value, read in the rotation's timezone."""
-    spec = svc.process.spec.rotations.get(rotation)
-    if spec is None:
-        raise NotFound(f"no rotation {rotation!r}")
+    spec, _ = oncall.definition(ctx, rotation)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
@@ -122,10 +122,40 @@ def add_override(
             ctx,
             rotation,
             person=who,
-            start=_local(svc, rotation, start, "start"),
-            end=_local(svc, rotation, end, "end"),
+            start=_local(ctx, rotation, start, "start"),
+            end=_local(ctx, rotation, end, "end"),
             note=note,
         )
+
+    return _edit(request, svc, person, change)
+
+
+@router.post("/oncall/{rotation}/definition")
+def edit_rotation(
+    request: Request,
+    svc: ServicesDep,
+    person: Viewer,
+    rotation: str,
+    members: Annotated[str, Form()] = "",
+    shift: Annotated[str, Form()] = "",
+    handoff: Annotated[str, Form()] = "",
+    timezone: Annotated[str, Form()] = "",
+) -> Response:
+    def change(ctx: Ctx) -> object:
+        current, _ = oncall.definition(ctx, rotation)
+        raw = {
+            **current.model_dump(mode="json"),
+            "members": [m.strip() for m in members.split(",") if m.strip()],
+            "shift": shift or current.model_dump(mode="json")["shift"],
+            "handoff": handoff or current.model_dump(mode="json")["handoff"],
+            "timezone": timezone or current.timezone,
+        }
+        try:
+            spec = Rotation.model_validate(raw)
+        except ValidationError as exc:
+            reasons = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+            raise InvalidInput("rotation", reasons) from exc
+        return oncall.edit_rotation(ctx, rotation, spec)
 
     return _edit(request, svc, person, change)
 
@@ -153,8 +183,8 @@ def add_swap(
         return oncall.add_swap(
             ctx,
             rotation,
-            first=_local(svc, rotation, first, "first"),
-            second=_local(svc, rotation, second, "second"),
+            first=_local(ctx, rotation, first, "first"),
+            second=_local(ctx, rotation, second, "second"),
             note=note,
         )
 

@@ -41,6 +41,7 @@ def _when(value: datetime | None) -> str:
 
 
 templates.env.filters["when"] = _when
+templates.env.filters["duration"] = format_duration
 
 
 class NotSignedIn(Exception):

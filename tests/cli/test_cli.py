@@ -216,3 +216,24 @@ def test_the_support_managers_decision_from_the_cli() -> None:
     assert brought.exit_code == 0, brought.output
     pages = json.loads(runner.invoke(app, ["incidents", "pages", "INC-1", "--json"]).stdout)
     assert pages[-1]["chain"] == "bring_in" and pages[-1]["state"] in ("paging", "skipped")
+
+
+def test_the_engineering_manager_sets_a_rotation_from_the_cli() -> None:
+    refused = runner.invoke(app, ["oncall", "set", "sme", "--as", "vijay", "--members", "noah"])
+    assert refused.exit_code == 1 and "vijay may not edit rotations" in refused.stderr
+    bad = runner.invoke(app, ["oncall", "set", "sme", "--as", "raja", "--handoff", "25:00"])
+    assert bad.exit_code == 1 and "--handoff" in bad.stderr
+    done = runner.invoke(
+        app, ["oncall", "set", "sme", "--as", "raja", "--members", "noah, vijay", "--shift", "1d"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "sme: noah, vijay, 1d shifts from 2026-01-05 handing over at 09:00 UTC" in done.stdout
+    shifts = json.loads(
+        runner.invoke(app, ["oncall", "schedule", "sme", "--days", "3", "--json"]).stdout
+    )
+    assert {s["person"] for s in shifts} == {"noah", "vijay"}
+    assert runner.invoke(app, ["oncall", "reset", "sme", "--as", "raja"]).exit_code == 0
+    shifts = json.loads(
+        runner.invoke(app, ["oncall", "schedule", "sme", "--days", "3", "--json"]).stdout
+    )
+    assert {s["person"] for s in shifts} <= {"michael", "jonathan", "vijay"}

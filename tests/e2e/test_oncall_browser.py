@@ -39,14 +39,17 @@ def test_the_on_call_calendar_and_an_override(
         expect(calendar).to_contain_text("michael")
         expect(calendar).to_contain_text("09:00 jonathan")  # hand-off on Monday 9 November
 
-        form = page.locator("#rotation-on_call form.edit").first
+        expect(page.locator("#rotation-on_call .definition")).to_contain_text(
+            "Members in turn: vijay, michael, jonathan; 1w shifts handing over at 09:00 UTC"
+        )
+        form = page.locator("#rotation-on_call form[action$=overrides]")
         form.locator("select[name=who]").select_option("vijay")
         form.locator("input[name=start]").fill("2026-11-03T09:00")
         form.locator("input[name=end]").fill("2026-11-03T08:00")
         form.locator("button").click()
         expect(page.get_by_role("alert")).to_contain_text("before it starts")
 
-        form = page.locator("#rotation-on_call form.edit").first
+        form = page.locator("#rotation-on_call form[action$=overrides]")
         form.locator("select[name=who]").select_option("vijay")
         form.locator("input[name=start]").fill("2026-11-03T09:00")
         form.locator("input[name=end]").fill("2026-11-03T17:00")

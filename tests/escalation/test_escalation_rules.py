@@ -248,3 +248,58 @@ def test_calendar_feeds_are_private_links(client: TestClient, auth: Auth) -> Non
     assert client.get(url.replace("on_call.ics", "sme.ics")).status_code == 404, (
         "a link opens one feed"
     )
+
+
+def test_the_engineering_manager_edits_a_rotation_and_it_takes_effect(
+    client: TestClient, auth: Auth, svc: Services, clock: FakeClock
+) -> None:
+    new = {
+        "members": ["jonathan", "noah"],
+        "shift": "1d",
+        "start": "2026-11-02",
+        "handoff": "08:00",
+        "timezone": "Europe/London",
+    }
+    assert (
+        client.put("/api/v1/rotations/on_call", json=new, headers=auth("vijay")).status_code == 403
+    )
+    for bad, reason in (
+        ({**new, "members": ["jonathan", "bob"]}, "not people in the process file: bob"),
+        ({**new, "members": []}, "at least one member"),
+        ({**new, "members": ["noah", "noah"]}, "each member once"),
+        ({**new, "shift": "10m"}, "less than an hour"),
+    ):
+        refused = client.put("/api/v1/rotations/on_call", json=bad, headers=auth("raja"))
+        assert refused.status_code == 422 and reason in refused.json()["detail"], refused.text
+    zone = client.put(
+        "/api/v1/rotations/on_call", json={**new, "timezone": "Mars/Olympus"}, headers=auth("raja")
+    )
+    assert zone.status_code == 422 and "unknown timezone" in zone.text
+    rotations = client.get("/api/v1/rotations", headers=auth("noah")).json()
+    assert (
+        rotations[0]["definition"]["members"] == ["vijay", "michael", "jonathan"]
+        and rotations[0]["edited_by"] is None
+    )
+
+    edited = client.put("/api/v1/rotations/on_call", json=new, headers=auth("raja"))
+    assert edited.status_code == 200 and edited.json()["edited_by"] == "raja"
+    # 09:00 UTC on 2 November is 09:00 in London (GMT): the day's 08:00 hand-off was Jonathan's
+    now = {r["role"]: r for r in client.get("/api/v1/oncall", headers=auth("noah")).json()}
+    assert now["on_call_engineer"]["people"] == ["jonathan"]
+    assert (now["on_call_engineer"]["until"], now["on_call_engineer"]["next_person"]) == (
+        "2026-11-03T08:00:00Z",
+        "noah",
+    )
+    # Noah now holds the role (and may act in it); Vijay, no longer a member, does not
+    with svc.unit_of_work("noah") as ctx:
+        from escalator.process import oncall
+
+        assert "on_call_engineer" in oncall.roles_of(ctx, "noah")
+        assert "on_call_engineer" not in oncall.roles_of(ctx, "vijay")
+    key = escalated(svc)
+    assert pages(svc)[0][:2] == ("on_call_engineer", "jonathan")
+    assert (
+        client.post(f"/api/v1/incidents/{key}/bring-in", headers=auth("vijay")).status_code == 403
+    )
+    reset = client.delete("/api/v1/rotations/on_call", headers=auth("raja"))
+    assert reset.json()["definition"]["members"] == ["vijay", "michael", "jonathan"]
