@@ -247,7 +247,11 @@ def run(
     finally:
         for p in procs:
             p.terminate()
-            p.wait(timeout=30)
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
         peers.server.close()
     return {
         "label": label,

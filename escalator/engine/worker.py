@@ -193,7 +193,7 @@ class Worker:
                     OutboxMessage.next_attempt_at <= now,
                     or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
                 )
-                .order_by(OutboxMessage.id)
+                .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
                 .limit(self.batch * 4)  # room for rows that must wait behind an elder
             )
             if self.db.is_postgres:
@@ -283,11 +283,14 @@ class Worker:
                     log.warning("message %s: %s; retry in %s", row.id, outcome.error, delay)
 
     # -- loop ---------------------------------------------------------------------------
-    def run_once(self, max_rounds: int = 1000) -> int:
+    def run_once(self, max_rounds: int = 1000, stop: threading.Event | None = None) -> int:
         """Take in stored alerts, fire due timers and send due messages until none is left
-        (messages queued behind one another go in successive rounds); returns the count."""
+        (messages queued behind one another go in successive rounds) or ``stop`` is set;
+        returns the count."""
         done = 0
         for _ in range(max_rounds):
+            if stop is not None and stop.is_set():
+                break
             step = self.ingest_alerts() + self.fire_due_timers() + self.dispatch_outbox()
             if not step:
                 break
@@ -307,7 +310,7 @@ class Worker:
             log.warning("worker %s: could not arm hand-off timers: %s", self.worker_id, exc)
         while not stop.is_set():
             try:
-                busy = self.run_once()
+                busy = self.run_once(stop=stop)  # a stop waits for one batch, not a backlog
             except OperationalError as exc:  # database restarting, deadlock victim, …
                 log.warning("worker %s: database error, retrying: %s", self.worker_id, exc)
                 busy = 0

@@ -122,9 +122,17 @@ def escalate(
     (so the playbook rule holds and pages follow the policy), to the SME or Engineering
     Manager from on call by the one-hour rule's order, anything else as a plain hand-over."""
     spec = ctx.process.spec.escalation
-    if to_role == spec.high_severity_to and to_person is None:
-        return decide(ctx, key, "on_call", note=note)
     incident = load(ctx, key)
+    if to_role == spec.high_severity_to:
+        if to_person is not None:
+            raise InvalidInput(
+                "person",
+                "the On Call Engineer is whoever the rotation says; to page someone else, "
+                "the Engineering Manager adds an override",
+            )
+        return decide(ctx, key, "on_call", note=note)
+    if to_role == spec.low_severity_to and incident.policy is None and to_person is None:
+        return decide(ctx, key, "engineering_manager", note=note)
     if (
         to_person is None
         and incident.policy is not None
@@ -150,18 +158,18 @@ def page_from(
         )
         if p.person
     }
-    if chain == BRING_IN and incident.owner_person:
-        already.add(incident.owner_person)  # who asks for help is not the help
+    asking = incident.owner_person if chain == BRING_IN else None  # not their own help
     ack_within = timedelta(seconds=int(policy["ack_seconds"]))
     for index in range(step, len(steps)):
         target = steps[index]
         person = oncall.resolve_step(ctx, target)
-        if person is None or person in already:
-            reason = (
-                f"nobody holds {target} now"
-                if person is None
-                else f"{person} was already paged in this escalation"
-            )
+        if person is None or person in already or person == asking:
+            if person is None:
+                reason = f"nobody holds {target} now"
+            elif person == asking:
+                reason = f"{person} already has the incident"
+            else:
+                reason = f"{person} was already paged in this escalation"
             pages.skipped(ctx, incident, chain=chain, step=index, target=target, reason=reason)
             event = record(
                 ctx, incident, "page_skipped", note=f"step {index + 1} ({target}): {reason}"

@@ -24,6 +24,7 @@ from escalator.store.models import Incident, Page, TimelineEvent
 PERSON_PREFIX = "person:"  # a PagerDuty destination that is a person's own routing key
 ACK_TIMEOUT = "escalation.ack_timeout"
 BRING_IN = "escalation.bring_in"  # the one-hour rule, armed when an on-call page is acknowledged
+PAGE_PRIORITY = 10  # pages leave the outbox before the chatter around them
 
 
 def ack_url(ctx: Ctx, page: Page) -> str:
@@ -119,6 +120,7 @@ def _deliver(
             destination=contact.slack,
             subject=subject,
             idempotency_key=f"slack:page:{page.id}",
+            priority=PAGE_PRIORITY,
             payload={
                 "op": "root",
                 "text": f":rotating_light: {incident.key} {incident.title}: you are paged as "
@@ -174,6 +176,7 @@ def _pagerduty(
         subject=f"{action} page {page.id} {incident.key}",
         idempotency_key=f"pagerduty:{key}",
         payload=body,
+        priority=PAGE_PRIORITY if action == "trigger" else 0,
     )
 
 

@@ -104,8 +104,10 @@ def enqueue(
     body: str = "",
     idempotency_key: str,
     payload: dict[str, Any] | None = None,
+    priority: int = 0,
 ) -> OutboxMessage:
     message = OutboxMessage(
+        priority=priority,
         incident_id=incident.id if incident else None,
         channel=channel,
         destination=destination,

@@ -1,3 +1,4 @@
+import threading
 from datetime import timedelta
 
 import pytest
@@ -175,3 +176,26 @@ def test_a_broken_handler_fails_its_timer_and_not_the_batch(
         states = [(t.state, t.error) for t in s.scalars(select(Timer).order_by(Timer.id)).all()]
     assert states == [("failed", "RuntimeError: boom")] * 4
     assert first != second
+
+
+def test_a_stopping_worker_finishes_its_batch_not_the_backlog(
+    svc: Services, clock: FakeClock
+) -> None:
+    with svc.unit_of_work("santhosh") as ctx:
+        for n in range(3):
+            alert.open_incident(ctx, title=f"disk {n}", source="alarm", channel="manual")
+    clock.advance(timedelta(hours=1))
+    worker = svc.worker()
+    worker.batch = 2
+    stop = threading.Event()
+    original = worker.fire_due_timers
+
+    def fire_then_stop() -> int:
+        stop.set()  # SIGTERM arrives during the first batch
+        return original()
+
+    worker.fire_due_timers = fire_then_stop  # type: ignore[method-assign]
+    worker.run_once(stop=stop)
+    with svc.db.read() as s:
+        fired = s.query(Timer).filter_by(state="fired").count()
+    assert fired == 2, "one batch of two, then the worker stops"

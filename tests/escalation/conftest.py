@@ -40,23 +40,33 @@ def write_process(path: Path, change: Callable[[dict], None] | None = None) -> P
 
 
 @pytest.fixture
-def paging(
+def make_paging(
     make_services: Callable[..., Services],
     database_url: str,
     slack: FakeSlack,
     pagerduty: FakePagerDuty,
     tmp_path: Path,
-) -> Services:
+) -> Callable[..., Services]:
     """Services with Slack and PagerDuty fakes and a process where everyone has Slack."""
-    return make_services(
-        database_url,
-        process_file=write_process(tmp_path / "process.yaml"),
-        slack_bot_token=SLACK_TOKEN,
-        slack_api_url=slack.base_url,
-        pagerduty_events_url=pagerduty.url,
-        pagerduty_routing_key=ROUTING_KEY,
-        public_url="http://escalator.test",
-    )
+
+    def make(**settings: object) -> Services:
+        return make_services(
+            database_url,
+            process_file=write_process(tmp_path / "process.yaml"),
+            slack_bot_token=SLACK_TOKEN,
+            slack_api_url=slack.base_url,
+            pagerduty_events_url=pagerduty.url,
+            pagerduty_routing_key=ROUTING_KEY,
+            public_url="http://escalator.test",
+            **settings,
+        )
+
+    return make
+
+
+@pytest.fixture
+def paging(make_paging: Callable[..., Services]) -> Services:
+    return make_paging()
 
 
 @pytest.fixture

@@ -303,3 +303,30 @@ def test_the_engineering_manager_edits_a_rotation_and_it_takes_effect(
     )
     reset = client.delete("/api/v1/rotations/on_call", headers=auth("raja"))
     assert reset.json()["definition"]["members"] == ["vijay", "michael", "jonathan"]
+
+
+def test_the_plain_escalate_action_follows_the_decision_rules(
+    client: TestClient, auth: Auth
+) -> None:
+    dinesh = auth("dinesh")
+    client.post("/api/v1/incidents", json={"title": "Checkout down"}, headers=dinesh)
+    early = client.post(
+        "/api/v1/incidents/INC-1/escalate", json={"role": "on_call_engineer"}, headers=dinesh
+    )
+    assert (
+        early.status_code == 422 and "record the playbook's outcome first" in early.json()["detail"]
+    )
+    chosen = client.post(
+        "/api/v1/incidents/INC-1/escalate",
+        json={"role": "on_call_engineer", "person": "vijay"},
+        headers=dinesh,
+    )
+    assert chosen.status_code == 422 and "adds an override" in chosen.json()["detail"]
+    to_em = client.post(
+        "/api/v1/incidents/INC-1/escalate", json={"role": "engineering_manager"}, headers=dinesh
+    )
+    assert to_em.status_code == 200 and to_em.json()["owner_person"] == "raja"
+    kinds = [
+        e["kind"] for e in client.get("/api/v1/incidents/INC-1/timeline", headers=dinesh).json()
+    ]
+    assert "resolution_clock" in kinds and "decision" in kinds, "the low-severity clock started"

@@ -12,6 +12,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from escalator.app import Services
+from escalator.process import alert, escalation, playbooks
 from escalator.store.models import OutboxMessage
 from tests.fakes import FakeClock
 from tests.fakes.pagerduty import FakePagerDuty
@@ -221,3 +222,21 @@ def test_the_seed_path_pages_each_person_once(
     ):
         assert kind in kinds, kind
     assert "resolution_breached" not in kinds
+
+
+def test_pages_leave_the_outbox_before_the_chatter_around_them(
+    make_paging: Callable[..., Services], slack: FakeSlack, pagerduty: FakePagerDuty
+) -> None:
+    svc = make_paging(worker_batch=2)
+    with svc.unit_of_work("dinesh") as ctx:
+        key = alert.open_incident(
+            ctx, title="checkout down", source="customer", channel="phone"
+        ).key
+    svc.worker().run_once()
+    slack.messages.clear()
+    with svc.unit_of_work("dinesh") as ctx:
+        playbooks.conclude(ctx, key, "not_applicable")
+        escalation.decide(ctx, key, "on_call")
+    svc.worker().dispatch_outbox()  # one batch of two
+    assert [m.channel for m in slack.messages] == ["U0MICHAEL"], "the DM went first"
+    assert page_triggers(pagerduty) == {f"escalator-{key}-page-1": 1}
