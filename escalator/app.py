@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from sqlalchemy.orm import Session
+
 from escalator.config.process import Process
 from escalator.config.process_loader import load_process
 from escalator.config.settings import Settings
@@ -48,19 +50,29 @@ class Services:
         )
         return Links(public_url=self.settings.public_url, key=key)
 
+    def _ctx(self, session: Session, actor: str, links: Links) -> Ctx:
+        return Ctx(
+            session=session,
+            process=self.process,
+            now=self.clock.now(),
+            actor=actor,
+            channels=self.channels,
+            links=links,
+        )
+
     @contextmanager
     def unit_of_work(self, actor: str) -> Iterator[Ctx]:
         """One transaction in which ``actor`` changes things; commits when the block ends."""
-        links = self.links
+        links = self.links  # made (and maybe stored) before this transaction opens
         with self.db.write() as session:
-            yield Ctx(
-                session=session,
-                process=self.process,
-                now=self.clock.now(),
-                actor=actor,
-                channels=self.channels,
-                links=links,
-            )
+            yield self._ctx(session, actor, links)
+
+    @contextmanager
+    def looking(self, actor: str) -> Iterator[Ctx]:
+        """A read-only transaction (no write lock on SQLite) for questions, not changes."""
+        links = self.links
+        with self.db.read() as session:
+            yield self._ctx(session, actor, links)
 
     def worker(self, worker_id: str | None = None) -> Worker:
         return Worker(

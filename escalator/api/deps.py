@@ -75,3 +75,12 @@ def unit_of_work(svc: ServicesDep, person: Person) -> Iterator[Ctx]:
 
 
 Work = Annotated[Ctx, Depends(unit_of_work)]
+
+
+def looking(svc: ServicesDep, person: Person) -> Iterator[Ctx]:
+    """A read-only transaction for the use cases' questions (who is on call, schedules)."""
+    with svc.looking(person) as ctx:
+        yield ctx
+
+
+Look = Annotated[Ctx, Depends(looking)]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from escalator.api.deps import Person, ServicesDep, Work
+from escalator.api.deps import Look, ServicesDep, Work
 from escalator.api.incidents import ERRORS
 from escalator.api.schemas import IncidentOut, NoteIn
 from escalator.config.process_schema import Rotation
@@ -120,14 +120,14 @@ class FeedLinks(BaseModel):
 
 
 @router.get("/api/v1/oncall", response_model=list[OnCallOut], responses=ERRORS)
-def on_call_now(ctx: Work) -> list[OnCallOut]:
+def on_call_now(ctx: Look) -> list[OnCallOut]:
     return [OnCallOut(**vars(row)) for row in oncall.now(ctx)]
 
 
 @router.get("/api/v1/oncall/{role}/schedule", response_model=ScheduleOut, responses=ERRORS)
 def schedule(
     role: str,
-    ctx: Work,
+    ctx: Look,
     days: Annotated[int, Query(ge=1, le=366)] = 14,
     start: datetime | None = None,
 ) -> ScheduleOut:
@@ -158,7 +158,7 @@ def _rotation_out(ctx: Ctx, name: str) -> RotationOut:
 
 
 @router.get("/api/v1/rotations", response_model=list[RotationOut], responses=ERRORS)
-def list_rotations(ctx: Work) -> list[RotationOut]:
+def list_rotations(ctx: Look) -> list[RotationOut]:
     return [_rotation_out(ctx, name) for name in ctx.process.spec.rotations]
 
 
@@ -180,7 +180,7 @@ def reset_rotation(rotation: str, ctx: Work) -> RotationOut:
 @router.get(
     "/api/v1/rotations/{rotation}/overrides", response_model=list[OverrideOut], responses=ERRORS
 )
-def list_overrides(rotation: str, ctx: Work) -> list[OverrideOut]:
+def list_overrides(rotation: str, ctx: Look) -> list[OverrideOut]:
     oncall.rotation_for_role(ctx, rotation)
     query = select(RotationOverride).where(RotationOverride.rotation == rotation)
     return [OverrideOut.of(r) for r in ctx.session.scalars(query.order_by(RotationOverride.start))]
@@ -209,7 +209,7 @@ def remove_override(rotation: str, override_id: int, ctx: Work) -> Response:
 
 
 @router.get("/api/v1/rotations/{rotation}/swaps", response_model=list[SwapOut], responses=ERRORS)
-def list_swaps(rotation: str, ctx: Work) -> list[SwapOut]:
+def list_swaps(rotation: str, ctx: Look) -> list[SwapOut]:
     oncall.rotation_for_role(ctx, rotation)
     query = select(RotationSwap).where(RotationSwap.rotation == rotation)
     return [SwapOut.of(r) for r in ctx.session.scalars(query.order_by(RotationSwap.id))]
@@ -231,7 +231,7 @@ def remove_swap(rotation: str, swap_id: int, ctx: Work) -> Response:
 
 
 @router.get("/api/v1/calendar-links", response_model=FeedLinks, responses=ERRORS)
-def calendar_links(ctx: Work) -> FeedLinks:
+def calendar_links(ctx: Look) -> FeedLinks:
     """Private iCalendar links: every rotation's, and your own (the Engineering Manager gets
     everyone's, to hand out)."""
     everyone = "engineering_manager" in ctx.process.roles_of(ctx.actor)
@@ -248,7 +248,7 @@ def calendar_links(ctx: Work) -> FeedLinks:
 def feed(kind: Literal["rotation", "person"], name: str, token: str, svc: ServicesDep) -> Response:
     """An iCalendar feed behind a private link: no sign-in, the token is the key."""
     signing.check_feed_token(svc.links.key, kind, name, token)
-    with svc.unit_of_work("calendar") as ctx:
+    with svc.looking("calendar") as ctx:
         body = (
             calendar.rotation_feed(ctx, name)
             if kind == "rotation"
@@ -272,5 +272,5 @@ def bring_in(key: str, ctx: Work, body: NoteIn | None = None) -> IncidentOut:
 
 
 @router.get("/api/v1/incidents/{key}/pages", response_model=list[PageOut], responses=ERRORS)
-def list_pages(key: str, ctx: Work, _: Person) -> list[PageOut]:
+def list_pages(key: str, ctx: Look) -> list[PageOut]:
     return [PageOut.of(p) for p in pages.of(ctx, load(ctx, key, for_update=False))]

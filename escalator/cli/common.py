@@ -69,7 +69,7 @@ def acting(svc: Services, person: str) -> Iterator[Ctx]:
 def reading(svc: Services) -> Iterator[Ctx]:
     """A unit of work for commands that only look; use-case errors become clear exits."""
     try:
-        with svc.unit_of_work("cli") as ctx:
+        with svc.looking("cli") as ctx:
             yield ctx
     except (NotFound, InvalidInput) as exc:
         fail(str(exc))

@@ -50,7 +50,7 @@ def _calendar(ctx: Ctx, rotation: str, start: datetime) -> list[dict[str, Any]]:
 def _show(
     request: Request, svc: Services, person: str, *, error: str = "", code: int = 200
 ) -> Response:
-    with svc.unit_of_work(person) as ctx:
+    with svc.looking(person) as ctx:
         now = ctx.now
         start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         rotations = list(ctx.process.spec.rotations)
@@ -206,7 +206,7 @@ def _ack_view(
 ) -> Response:
     try:
         page_id, person = signing.read_ack_token(svc.links.key, token)
-        with svc.unit_of_work(person) as ctx:
+        with svc.looking(person) as ctx:
             page, incident = escalation.page_for_ack(ctx, page_id)
             if page.person != person:
                 raise NotFound("this acknowledgement link is not valid")
