@@ -330,3 +330,26 @@ def test_the_plain_escalate_action_follows_the_decision_rules(
         e["kind"] for e in client.get("/api/v1/incidents/INC-1/timeline", headers=dinesh).json()
     ]
     assert "resolution_clock" in kinds and "decision" in kinds, "the low-severity clock started"
+
+
+def test_the_on_call_page_shows_forms_to_the_engineering_manager_only(
+    client: TestClient, token_for: Callable[[str], str]
+) -> None:
+    def page_for(person: str) -> str:
+        client.cookies.clear()
+        client.post("/login", data={"token": token_for(person)})
+        response = client.get("/oncall")
+        assert response.status_code == 200
+        return response.text
+
+    noah, raja = page_for("noah"), page_for("raja")
+    for text in (noah, raja):
+        assert 'data-role="on_call_engineer"' in text and "on_call calendar" in text
+    assert "Add override" not in noah and "Save rotation" not in noah
+    assert "Add override" in raja and "Save rotation" in raja
+    page_for("noah")  # signed in as Noah again
+    edit = client.post(
+        "/oncall/on_call/overrides",
+        data={"who": "noah", "start": "2026-11-03T09:00", "end": "2026-11-03T10:00"},
+    )
+    assert edit.status_code == 403 and "noah may not edit rotations" in edit.text
