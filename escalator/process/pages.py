@@ -123,8 +123,9 @@ def _deliver(
             priority=PAGE_PRIORITY,
             payload={
                 "op": "root",
-                "text": f":rotating_light: {incident.key} {incident.title}: you are paged as "
-                f"{role}. <{link}|Acknowledge> within {format_duration(ack_within)}.",
+                "text": f":rotating_light: {incident.key} {_slack_text(incident.title)}: you "
+                f"are paged as {role}. <{link}|Acknowledge> within "
+                f"{format_duration(ack_within)}.",
             },
         )
         reached = True
@@ -137,6 +138,11 @@ def _deliver(
         because=because,
         email=not reached,
     )
+
+
+def _slack_text(text: str) -> str:
+    """Slack's mrkdwn reserves &, < and >: an alert's title must not make a link of its own."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _pagerduty(

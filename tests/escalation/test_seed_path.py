@@ -240,3 +240,16 @@ def test_pages_leave_the_outbox_before_the_chatter_around_them(
     svc.worker().dispatch_outbox()  # one batch of two
     assert [m.channel for m in slack.messages] == ["U0MICHAEL"], "the DM went first"
     assert page_triggers(pagerduty) == {f"escalator-{key}-page-1": 1}
+
+
+def test_a_title_cannot_forge_a_link_in_the_page(paging: Services, slack: FakeSlack) -> None:
+    with paging.unit_of_work("dinesh") as ctx:
+        key = alert.open_incident(
+            ctx, title="<https://evil.example|ack> & co", source="alarm", channel="manual"
+        ).key
+        playbooks.conclude(ctx, key, "not_applicable")
+        escalation.decide(ctx, key, "on_call")
+    paging.worker().run_once()
+    dm = next(m for m in slack.messages if m.channel == "U0MICHAEL")
+    assert "&lt;https://evil.example|ack&gt; &amp; co" in dm.text
+    assert dm.text.count("<http") == 1, "only Escalator's own link"
