@@ -29,8 +29,12 @@ lint: $(VENV)/.installed-dev
 test: lint
 	$(BIN)/pytest
 
+# e.g. make bench BENCH_POSTGRES=postgresql+psycopg://postgres@127.0.0.1:5432/test
+BENCH_POSTGRES ?=
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/escalation.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
