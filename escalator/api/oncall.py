@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 from escalator.api.deps import Look, ServicesDep, Work
 from escalator.api.incidents import ERRORS
-from escalator.api.schemas import IncidentOut, NoteIn
+from escalator.api.schemas import FromRow, IncidentOut, NoteIn
 from escalator.config.process_schema import Rotation
 from escalator.domain.roster import Shift
 from escalator.process import calendar, escalation, oncall, pages, signing
 from escalator.process.context import Ctx
 from escalator.process.records import load
-from escalator.store.models import Page, RotationOverride, RotationSwap
+from escalator.store.models import RotationOverride, RotationSwap
 
 router = APIRouter(tags=["on call"])
 
@@ -55,7 +55,7 @@ class OverrideIn(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-class OverrideOut(BaseModel):
+class OverrideOut(FromRow):
     id: int
     rotation: str
     person: str
@@ -65,10 +65,6 @@ class OverrideOut(BaseModel):
     created_by: str
     created_at: datetime
 
-    @classmethod
-    def of(cls, row: RotationOverride) -> OverrideOut:
-        return cls(**{name: getattr(row, name) for name in cls.model_fields})
-
 
 class SwapIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -77,7 +73,7 @@ class SwapIn(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-class SwapOut(BaseModel):
+class SwapOut(FromRow):
     id: int
     rotation: str
     first: datetime
@@ -86,16 +82,12 @@ class SwapOut(BaseModel):
     created_by: str
     created_at: datetime
 
-    @classmethod
-    def of(cls, row: RotationSwap) -> SwapOut:
-        return cls(**{name: getattr(row, name) for name in cls.model_fields})
-
 
 class DecisionIn(NoteIn):
     decision: Literal["apply_playbook", "no_playbook", "engineering_manager", "on_call"]
 
 
-class PageOut(BaseModel):
+class PageOut(FromRow):
     id: int
     chain: str
     step: int
@@ -108,10 +100,6 @@ class PageOut(BaseModel):
     acked_at: datetime | None
     acked_by: str | None
     late_ms: int | None
-
-    @classmethod
-    def of(cls, page: Page) -> PageOut:
-        return cls(**{name: getattr(page, name) for name in cls.model_fields})
 
 
 class FeedLinks(BaseModel):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from escalator.store.models import Incident, TimelineEvent
+from escalator.store.models import TimelineEvent
 
 
 class ReportIn(BaseModel):
@@ -36,7 +36,15 @@ class EscalateIn(NoteIn):
     )
 
 
-class IncidentOut(BaseModel):
+class FromRow(BaseModel):
+    """A response made of a row's attributes of the same names."""
+
+    @classmethod
+    def of(cls, row: object) -> Self:
+        return cls(**{name: getattr(row, name) for name in cls.model_fields})
+
+
+class IncidentOut(FromRow):
     key: str
     title: str
     description: str
@@ -53,11 +61,6 @@ class IncidentOut(BaseModel):
     updated_at: datetime
     acknowledged_at: datetime | None
     resolved_at: datetime | None
-
-    @classmethod
-    def of(cls, incident: Incident) -> IncidentOut:
-        fields = {name: getattr(incident, name) for name in cls.model_fields}
-        return cls(**fields)
 
 
 class IncidentPage(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, select
 
@@ -19,6 +20,7 @@ from escalator.store.models import RotationEdit, RotationOverride, RotationSwap,
 from escalator.store.upsert import dialect_insert
 
 HANDOFF = "rotation.handoff"
+Change = TypeVar("Change", RotationOverride, RotationSwap)
 
 
 def definition(ctx: Ctx, name: str) -> tuple[Rotation, RotationEdit | None]:
@@ -210,32 +212,29 @@ def add_override(
     problems = roster.override_problems(rot, new, existing, ctx.process.spec.people)
     if problems:
         raise InvalidInput("override", "; ".join(problems))
-    row = RotationOverride(
-        rotation=rotation,
-        start=start,
-        end=end,
-        person=person,
-        note=note,
-        created_by=ctx.actor,
-        created_at=ctx.now,
-    )
+    row = RotationOverride(rotation=rotation, start=start, end=end, person=person)
+    return _store(ctx, rotation, row, note)
+
+
+def _store(ctx: Ctx, rotation: str, row: Change, note: str) -> Change:
+    row.note, row.created_by, row.created_at = note, ctx.actor, ctx.now
     ctx.session.add(row)
     ctx.session.flush()
     _edited(ctx, rotation)
     return row
 
 
-def remove_override(ctx: Ctx, rotation: str, override_id: int) -> None:
+def _remove(ctx: Ctx, rotation: str, model: type[Change], row_id: int, what: str) -> None:
     _check_edit(ctx)
     _rotation(ctx, rotation)
-    gone = ctx.session.execute(
-        delete(RotationOverride).where(
-            RotationOverride.id == override_id, RotationOverride.rotation == rotation
-        )
-    )
+    gone = ctx.session.execute(delete(model).where(model.id == row_id, model.rotation == rotation))
     if not gone.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(f"no override #{override_id} in rotation {rotation}")
+        raise NotFound(f"no {what} #{row_id} in rotation {rotation}")
     _edited(ctx, rotation)
+
+
+def remove_override(ctx: Ctx, rotation: str, override_id: int) -> None:
+    _remove(ctx, rotation, RotationOverride, override_id, "override")
 
 
 def add_swap(
@@ -246,29 +245,11 @@ def add_swap(
     problems = roster.swap_problems(rot, roster.Swap(first, second), existing)
     if problems:
         raise InvalidInput("swap", "; ".join(problems))
-    row = RotationSwap(
-        rotation=rotation,
-        first=first,
-        second=second,
-        note=note,
-        created_by=ctx.actor,
-        created_at=ctx.now,
-    )
-    ctx.session.add(row)
-    ctx.session.flush()
-    _edited(ctx, rotation)
-    return row
+    return _store(ctx, rotation, RotationSwap(rotation=rotation, first=first, second=second), note)
 
 
 def remove_swap(ctx: Ctx, rotation: str, swap_id: int) -> None:
-    _check_edit(ctx)
-    _rotation(ctx, rotation)
-    gone = ctx.session.execute(
-        delete(RotationSwap).where(RotationSwap.id == swap_id, RotationSwap.rotation == rotation)
-    )
-    if not gone.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(f"no swap #{swap_id} in rotation {rotation}")
-    _edited(ctx, rotation)
+    _remove(ctx, rotation, RotationSwap, swap_id, "swap")
 
 
 # -- hand-off notices ----------------------------------------------------------------------

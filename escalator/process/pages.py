@@ -56,19 +56,8 @@ def open_page(
     because: TimelineEvent,
     late_ms: int | None = None,
 ) -> Page:
-    page = Page(
-        incident_id=incident.id,
-        chain=chain,
-        step=step,
-        target=target,
-        person=person,
-        state="paging",
-        reason="",
-        paged_at=ctx.now,
-        ack_due_at=ctx.now + ack_within,
-        late_ms=late_ms,
-    )
-    ctx.session.add(page)
+    page = _page(ctx, incident, chain, step, target, person=person, state="paging")
+    page.ack_due_at, page.late_ms = ctx.now + ack_within, late_ms
     ctx.session.flush()
     schedule(ctx, incident, ACK_TIMEOUT, ctx.now + ack_within, {"page": page.id})
     _deliver(ctx, incident, page, because, ack_within)
@@ -78,13 +67,27 @@ def open_page(
 def skipped(
     ctx: Ctx, incident: Incident, *, chain: str, step: int, target: str, reason: str
 ) -> Page:
+    return _page(ctx, incident, chain, step, target, person=None, state="skipped", reason=reason)
+
+
+def _page(
+    ctx: Ctx,
+    incident: Incident,
+    chain: str,
+    step: int,
+    target: str,
+    *,
+    person: str | None,
+    state: str,
+    reason: str = "",
+) -> Page:
     page = Page(
         incident_id=incident.id,
         chain=chain,
         step=step,
         target=target,
-        person=None,
-        state="skipped",
+        person=person,
+        state=state,
         reason=reason,
         paged_at=ctx.now,
     )
