@@ -24,7 +24,7 @@ from escalator.store.models import Incident, Page, TimelineEvent
 PERSON_PREFIX = "person:"  # a PagerDuty destination that is a person's own routing key
 ACK_TIMEOUT = "escalation.ack_timeout"
 BRING_IN = "escalation.bring_in"  # the one-hour rule, armed when an on-call page is acknowledged
-PAGE_PRIORITY = 10  # pages leave the outbox before the chatter around them
+PAGE_RANK = 0  # pages leave the outbox before the chatter around them (rank 1)
 
 
 def ack_url(ctx: Ctx, page: Page) -> str:
@@ -123,7 +123,7 @@ def _deliver(
             destination=contact.slack,
             subject=subject,
             idempotency_key=f"slack:page:{page.id}",
-            priority=PAGE_PRIORITY,
+            rank=PAGE_RANK,
             payload={
                 "op": "root",
                 "text": f":rotating_light: {incident.key} {_slack_text(incident.title)}: you "
@@ -185,7 +185,7 @@ def _pagerduty(
         subject=f"{action} page {page.id} {incident.key}",
         idempotency_key=f"pagerduty:{key}",
         payload=body,
-        priority=PAGE_PRIORITY if action == "trigger" else 0,
+        rank=PAGE_RANK if action == "trigger" else 1,
     )
 
 

@@ -104,10 +104,10 @@ def enqueue(
     body: str = "",
     idempotency_key: str,
     payload: dict[str, Any] | None = None,
-    priority: int = 0,
+    rank: int = 1,
 ) -> OutboxMessage:
     message = OutboxMessage(
-        priority=priority,
+        rank=rank,
         incident_id=incident.id if incident else None,
         channel=channel,
         destination=destination,

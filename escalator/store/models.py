@@ -113,6 +113,14 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
         # finds a message's elders in its queue (same incident, channel and destination)
+        # the claim walks pending rows in (rank, id) order and stops at the batch
+        Index(
+            "ix_outbox_claim",
+            "rank",
+            "id",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
         Index(
             "ix_outbox_queue",
             "incident_id",
@@ -133,8 +141,8 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     state: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sent|dead
-    # higher goes first: a page before the thread updates and console notes around it
-    priority: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # lower goes first: a page (0) before the thread updates and console notes around it (1)
+    rank: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]

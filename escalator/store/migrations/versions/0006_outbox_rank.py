@@ -1,4 +1,4 @@
-"""outbox priority
+"""outbox rank
 
 Revision ID: 0006
 Revises: 0005
@@ -19,10 +19,19 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("priority", sa.Integer(), server_default=sa.text("0"), nullable=False)
+            sa.Column("rank", sa.Integer(), server_default=sa.text("1"), nullable=False)
         )
+    op.create_index(
+        "ix_outbox_claim",
+        "outbox",
+        ["rank", "id"],
+        unique=False,
+        postgresql_where=sa.text("state = 'pending'"),
+        sqlite_where=sa.text("state = 'pending'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_claim", table_name="outbox")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_column("priority")
+        batch_op.drop_column("rank")
