@@ -53,7 +53,7 @@ def _say_late(ctx: Ctx, incident: Incident, timer: Timer) -> None:
         incident,
         "timer_late",
         note=f"{timer.kind} was due {timer.due_at:%Y-%m-%d %H:%M:%S} UTC and fired {late} late "
-        "(no worker was running)",
+        "(workers down or behind)",
         data={"timer": timer.id, "late_ms": timer.late_ms},
     )
 
