@@ -283,7 +283,12 @@ def _bring_in(
 
 def on_bring_in(ctx: Ctx, incident: Incident, timer: Timer) -> None:
     """The one-hour rule: acknowledged but not resolved an hour on, bring in the SME or EM."""
-    if incident.status != Status.ACKNOWLEDGED or incident.policy is None:
+    on_call = ctx.process.spec.escalation.high_severity_to
+    if (
+        incident.status != Status.ACKNOWLEDGED
+        or incident.policy is None
+        or incident.owner_role != on_call  # handed on since; the rule is on call's
+    ):
         return
     after = format_duration(timedelta(seconds=int(incident.policy["bring_in_after_seconds"])))
     _bring_in(

@@ -353,3 +353,17 @@ def test_the_on_call_page_shows_forms_to_the_engineering_manager_only(
         data={"who": "noah", "start": "2026-11-03T09:00", "end": "2026-11-03T10:00"},
     )
     assert edit.status_code == 403 and "noah may not edit rotations" in edit.text
+
+
+def test_the_one_hour_rule_is_on_calls_alone(svc: Services, clock: FakeClock) -> None:
+    key = escalated(svc)
+    with svc.unit_of_work("michael") as ctx:
+        incident_actions.acknowledge(ctx, key)
+    with svc.unit_of_work("dinesh") as ctx:
+        incident_actions.escalate(ctx, key, to_role="engineering_council", note="needs a rollback")
+    with svc.unit_of_work("jonathan") as ctx:
+        incident_actions.acknowledge(ctx, key)
+    clock.advance(timedelta(hours=1))
+    svc.worker().run_once()
+    assert [p[1] for p in pages(svc)] == ["michael"], "the council's incident brings in nobody"
+    assert all(kind != "bring_in" for kind, _ in kinds(svc, key))
