@@ -13,7 +13,6 @@ from rich.table import Table
 
 from escalator.api.oncall import OnCallOut, ShiftOut
 from escalator.cli.common import AsJson, AsPerson, acting, fail, out, reading, services
-from escalator.config.process_schema import Rotation
 from escalator.domain.durations import format_duration
 from escalator.process import calendar, oncall
 from escalator.process.context import Ctx
@@ -159,17 +158,15 @@ def set_rotation(
     only); what you leave out stays as it is."""
     svc = services()
     with acting(svc, person) as ctx:
-        current, _ = oncall.definition(ctx, rotation)
-        changes: dict[str, object] = {
+        changes = {
             "members": [m.strip() for m in members.split(",") if m.strip()] if members else None,
-            "shift": shift,
-            "start": start,
-            "handoff": handoff,
-            "timezone": timezone,
+            "shift": shift or None,
+            "start": start or None,
+            "handoff": handoff or None,
+            "timezone": timezone or None,
         }
-        raw = {**current.model_dump(mode="json"), **{k: v for k, v in changes.items() if v}}
         try:
-            spec = Rotation.model_validate(raw)
+            spec = oncall.revised(ctx, rotation, changes)
         except ValidationError as exc:
             fail("; ".join(f"--{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
         oncall.edit_rotation(ctx, rotation, spec)

@@ -3,6 +3,7 @@ Manager keeps in the database; edits to those; and the hand-off notices."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -170,6 +171,14 @@ def _check_edit(ctx: Ctx) -> None:
         check_action(ctx.actor, ctx.process.roles_of(ctx.actor), "rotation.edit")
 
 
+def revised(ctx: Ctx, name: str, changes: Mapping[str, object]) -> Rotation:
+    """The rotation as it stands with ``changes`` (fields given as not None) laid over it,
+    checked as the process file would be; raises pydantic's ValidationError."""
+    current = definition(ctx, name)[0].model_dump(mode="json")
+    given = {field: value for field, value in changes.items() if value is not None}
+    return Rotation.model_validate({**current, **given})
+
+
 def edit_rotation(ctx: Ctx, name: str, spec: Rotation) -> RotationEdit:
     """Replace a rotation's members, shift, start, hand-off time or timezone (Engineering
     Manager only); the members must be people of the process file."""
@@ -300,12 +309,9 @@ def _tell(ctx: Ctx, person: str, text: str, *, key: str) -> None:
     """A message about no incident: the console, a Slack DM and email where configured."""
     contact = ctx.process.person(person)
     destinations = [("console", person)]
-    if contact is not None and ctx.channels.slack and contact.slack:
-        destinations.append((announce.SLACK, contact.slack))
     if contact is not None and ctx.channels.email:
         destinations.append(("email", contact.email))
     for channel, destination in destinations:
-        payload = {"op": "root", "text": text} if channel == announce.SLACK else {}
         enqueue(
             ctx,
             incident=None,
@@ -314,5 +320,6 @@ def _tell(ctx: Ctx, person: str, text: str, *, key: str) -> None:
             subject=text,
             body=text,
             idempotency_key=f"{key}:{channel}:{person}",
-            payload=payload,
         )
+    slack_key = f"{key}:{announce.SLACK}:{person}"
+    announce.direct_message(ctx, None, person, text, subject=text, body=text, key=slack_key)

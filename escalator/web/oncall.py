@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from escalator.api.deps import ServicesDep
 from escalator.app import Services
-from escalator.config.process_schema import Rotation
 from escalator.domain.lifecycle import IllegalTransition
 from escalator.process import calendar, escalation, incident_actions, oncall, queries, signing
 from escalator.process.context import Ctx
@@ -142,16 +141,14 @@ def edit_rotation(
     timezone: Annotated[str, Form()] = "",
 ) -> Response:
     def change(ctx: Ctx) -> object:
-        current, _ = oncall.definition(ctx, rotation)
-        raw = {
-            **current.model_dump(mode="json"),
+        changes = {
             "members": [m.strip() for m in members.split(",") if m.strip()],
-            "shift": shift or current.model_dump(mode="json")["shift"],
-            "handoff": handoff or current.model_dump(mode="json")["handoff"],
-            "timezone": timezone or current.timezone,
+            "shift": shift or None,
+            "handoff": handoff or None,
+            "timezone": timezone or None,
         }
         try:
-            spec = Rotation.model_validate(raw)
+            spec = oncall.revised(ctx, rotation, changes)
         except ValidationError as exc:
             reasons = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
             raise InvalidInput("rotation", reasons) from exc
