@@ -98,6 +98,40 @@ def _blocks(incident: Incident, *, with_facts: bool) -> list[dict[str, Any]]:
     return blocks
 
 
+def mrkdwn(text: str) -> str:
+    """Slack's mrkdwn reserves &, < and >: outside text must not make a link of its own."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def direct_message(
+    ctx: Ctx,
+    incident: Incident | None,
+    person: str,
+    text: str,
+    *,
+    subject: str,
+    key: str,
+    body: str = "",
+    rank: int = 1,
+) -> bool:
+    """A Slack DM to ``person``, if Slack is on and they have a Slack id; whether one went."""
+    contact = ctx.process.person(person)
+    if not (ctx.channels.slack and contact is not None and contact.slack):
+        return False
+    enqueue(
+        ctx,
+        incident=incident,
+        channel=SLACK,
+        destination=contact.slack,
+        subject=subject,
+        body=body,
+        idempotency_key=key,
+        payload={"op": "root", "text": text},
+        rank=rank,
+    )
+    return True
+
+
 def opened(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
     """A new incident: root message in the alerts or support channel; page for alarms."""
     if ctx.channels.slack:

@@ -99,7 +99,6 @@ def _deliver(
     ctx: Ctx, incident: Incident, page: Page, because: TimelineEvent, ack_within: timedelta
 ) -> None:
     person = page.person or ""
-    contact = ctx.process.person(person)
     link = ack_url(ctx, page)
     role = page.target.partition(".")[0]
     subject = f"PAGE: {incident.title} — you are paged as {role}"
@@ -110,28 +109,20 @@ def _deliver(
         f"{format_duration(ack_within)}: {link}\n"
         f"Incident: {ctx.links.url('/incidents/' + incident.key)}"
     )
-    reached = False
     service = pagerduty_destination(ctx, incident, person)
     if service is not None:
         _pagerduty(ctx, incident, page, service, "trigger", f"page:{page.id}", link)
-        reached = True
-    if ctx.channels.slack and contact is not None and contact.slack:
-        enqueue(
-            ctx,
-            incident=incident,
-            channel=announce.SLACK,
-            destination=contact.slack,
-            subject=subject,
-            idempotency_key=f"slack:page:{page.id}",
-            rank=PAGE_RANK,
-            payload={
-                "op": "root",
-                "text": f":rotating_light: {incident.key} {_slack_text(incident.title)}: you "
-                f"are paged as {role}. <{link}|Acknowledge> within "
-                f"{format_duration(ack_within)}.",
-            },
-        )
-        reached = True
+    dm = announce.direct_message(
+        ctx,
+        incident,
+        person,
+        f":rotating_light: {incident.key} {announce.mrkdwn(incident.title)}: you are paged as "
+        f"{role}. <{link}|Acknowledge> within {format_duration(ack_within)}.",
+        subject=subject,
+        key=f"slack:page:{page.id}",
+        rank=PAGE_RANK,
+    )
+    reached = service is not None or dm
     notify(
         ctx,
         incident,
@@ -141,11 +132,6 @@ def _deliver(
         because=because,
         email=not reached,
     )
-
-
-def _slack_text(text: str) -> str:
-    """Slack's mrkdwn reserves &, < and >: an alert's title must not make a link of its own."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _pagerduty(
