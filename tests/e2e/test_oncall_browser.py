@@ -10,9 +10,10 @@ from playwright.sync_api import Browser, expect
 
 from escalator.api.server import create_app
 from escalator.app import Services
-from escalator.process import alert, escalation, pages, playbooks
+from escalator.process import pages
 from escalator.store.models import Page
 from tests.e2e.live import serving
+from tests.escalation.conftest import escalated
 
 
 def sign_in(browser: Browser, base: str, token: str):  # type: ignore[no-untyped-def]
@@ -65,10 +66,8 @@ def test_the_on_call_calendar_and_an_override(
 def test_a_page_is_acknowledged_from_its_link(
     svc: Services, token_for: Callable[[str], str], browser: Browser
 ) -> None:
+    key = escalated(svc, "Checkout 500s")
     with svc.unit_of_work("dinesh") as ctx:
-        key = alert.open_incident(ctx, title="Checkout 500s", source="alarm", channel="manual").key
-        playbooks.conclude(ctx, key, "not_applicable")
-        escalation.decide(ctx, key, "on_call")
         paged = ctx.session.query(Page).one()
         link = pages.ack_url(ctx, paged)
     with serving(create_app(svc, run_worker=False)) as base:

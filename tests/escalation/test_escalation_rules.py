@@ -11,20 +11,12 @@ from fastapi.testclient import TestClient
 from icalendar import Calendar
 
 from escalator.app import Services
-from escalator.process import alert, escalation, incident_actions, playbooks
+from escalator.process import alert, escalation, incident_actions
 from escalator.store.models import Incident, Page, TimelineEvent
-from tests.escalation.conftest import write_process
+from tests.escalation.conftest import escalated, write_process
 from tests.fakes import FakeClock
 
 Auth = Callable[[str], dict[str, str]]
-
-
-def escalated(svc: Services, title: str = "checkout down") -> str:
-    with svc.unit_of_work("dinesh") as ctx:
-        key = alert.open_incident(ctx, title=title, source="alarm", channel="manual").key
-        playbooks.conclude(ctx, key, "not_applicable")
-        escalation.decide(ctx, key, "on_call")
-    return key
 
 
 def kinds(svc: Services, key: str) -> list[tuple[str, str]]:

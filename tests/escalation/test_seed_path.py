@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from escalator.app import Services
 from escalator.process import alert, escalation, playbooks
 from escalator.store.models import OutboxMessage
+from tests.escalation.conftest import escalated
 from tests.fakes import FakeClock
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
@@ -243,12 +244,7 @@ def test_pages_leave_the_outbox_before_the_chatter_around_them(
 
 
 def test_a_title_cannot_forge_a_link_in_the_page(paging: Services, slack: FakeSlack) -> None:
-    with paging.unit_of_work("dinesh") as ctx:
-        key = alert.open_incident(
-            ctx, title="<https://evil.example|ack> & co", source="alarm", channel="manual"
-        ).key
-        playbooks.conclude(ctx, key, "not_applicable")
-        escalation.decide(ctx, key, "on_call")
+    escalated(paging, "<https://evil.example|ack> & co")
     paging.worker().run_once()
     dm = next(m for m in slack.messages if m.channel == "U0MICHAEL")
     assert "&lt;https://evil.example|ack&gt; &amp; co" in dm.text
