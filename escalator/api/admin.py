@@ -72,20 +72,22 @@ def list_integrations(session: ReadSession, _: Person) -> list[IntegrationOut]:
 
 
 @router.post("/integrations", response_model=NewIntegration, status_code=201, responses=ERRORS)
-def add_integration(body: IntegrationIn, ctx: Work, request: Request) -> NewIntegration:
-    check_action(ctx.actor, ctx.process.roles_of(ctx.actor), "integration.manage")
-    row, secret = integrations.create(ctx, kind=body.kind, name=body.name)
-    svc = request.app.state.services
-    url = integrations.intake_url(base_url(request, svc.settings.public_url), row.kind, secret)
-    return NewIntegration(**IntegrationOut.of(row).model_dump(), secret=secret, url=url)
+def add_integration(body: IntegrationIn, work: Work, request: Request) -> NewIntegration:
+    with work() as ctx:
+        check_action(ctx.actor, ctx.process.roles_of(ctx.actor), "integration.manage")
+        row, secret = integrations.create(ctx, kind=body.kind, name=body.name)
+        svc = request.app.state.services
+        url = integrations.intake_url(base_url(request, svc.settings.public_url), row.kind, secret)
+        return NewIntegration(**IntegrationOut.of(row).model_dump(), secret=secret, url=url)
 
 
 @router.delete("/integrations/{integration_id}", response_model=IntegrationOut, responses=ERRORS)
-def revoke_integration(integration_id: int, ctx: Work, request: Request) -> IntegrationOut:
-    check_action(ctx.actor, ctx.process.roles_of(ctx.actor), "integration.manage")
-    row = integrations.revoke(ctx, integration_id)
-    request.app.state.intake.forget()
-    return IntegrationOut.of(row)
+def revoke_integration(integration_id: int, work: Work) -> IntegrationOut:
+    """Revoke an integration: its posts are refused from the next one on (every process
+    checks the secret is live in the transaction that would store the post)."""
+    with work() as ctx:
+        check_action(ctx.actor, ctx.process.roles_of(ctx.actor), "integration.manage")
+        return IntegrationOut.of(integrations.revoke(ctx, integration_id))
 
 
 @router.get("/messages", response_model=list[MessageOut], responses=ERRORS)
@@ -101,6 +103,7 @@ def list_messages(
 
 
 @router.post("/messages/{message_id}/retry", response_model=MessageOut, responses=ERRORS)
-def retry_message(message_id: int, ctx: Work) -> MessageOut:
+def retry_message(message_id: int, work: Work) -> MessageOut:
     """Send a dead-lettered message again."""
-    return MessageOut.of(messages.retry(ctx, message_id))
+    with work() as ctx:
+        return MessageOut.of(messages.retry(ctx, message_id))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -31,7 +33,7 @@ def read_session(svc: ServicesDep) -> Iterator[Session]:
         yield session
 
 
-ReadSession = Annotated[Session, Depends(read_session)]
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
 
 
 def token_from(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
@@ -68,13 +70,19 @@ def current_person(
 Person = Annotated[str, Depends(current_person)]
 
 
-def unit_of_work(svc: ServicesDep, person: Person) -> Iterator[Ctx]:
-    """A write transaction attributed to the signed-in person."""
-    with svc.unit_of_work(person) as ctx:
-        yield ctx
+UnitOfWork = Callable[[], AbstractContextManager[Ctx]]
 
 
-Work = Annotated[Ctx, Depends(unit_of_work)]
+def unit_of_work(svc: ServicesDep, person: Person) -> UnitOfWork:
+    """Opens write transactions attributed to the signed-in person. An endpoint runs its use
+    case inside ``with work() as ctx:`` and returns after the block, so its 2xx leaves only
+    once the change is committed and visible to the next request. The transaction lives in
+    the endpoint's one thread: on SQLite, a request holding the write turn never needs a
+    second thread from the pool that the requests waiting for the turn may have filled."""
+    return partial(svc.unit_of_work, person)
+
+
+Work = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
 def looking(svc: ServicesDep, person: Person) -> Iterator[Ctx]:
@@ -83,4 +91,4 @@ def looking(svc: ServicesDep, person: Person) -> Iterator[Ctx]:
         yield ctx
 
 
-Look = Annotated[Ctx, Depends(looking)]
+Look = Annotated[Ctx, Depends(looking, scope="function")]

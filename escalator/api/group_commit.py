@@ -2,6 +2,10 @@
 
 Each request waits until its alerts are durably stored, so a 2xx still means "safe". Under
 load one transaction carries many posts, which is what makes durable intake fast.
+
+Each post names the integration that sent it, and the transaction that stores it first checks
+that the integration is still live: a secret revoked a moment ago (in this process or another)
+stores nothing from the next commit on, whatever a cache said when the request came in.
 """
 
 from __future__ import annotations
@@ -15,28 +19,32 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from escalator.process.integrations import Revoked
 from escalator.store.db import Database
 
 log = logging.getLogger("escalator.intake")
 
 Write = Callable[[Session, list[dict[str, Any]]], None]
-_Item = tuple[list[dict[str, Any]], asyncio.AbstractEventLoop, "asyncio.Future[None]"]
+Live = Callable[[Session, set[int]], set[int]]  # which of these integrations are not revoked
+_Item = tuple[list[dict[str, Any]], int, asyncio.AbstractEventLoop, "asyncio.Future[None]"]
 
 
 class GroupCommitter:
-    def __init__(self, db: Database, write: Write, *, max_rows: int = 5000) -> None:
+    def __init__(self, db: Database, write: Write, live: Live, *, max_rows: int = 5000) -> None:
         self.db = db
         self.write = write
+        self.live = live
         self.max_rows = max_rows
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="escalator-intake", daemon=True)
         self._thread.start()
 
-    async def submit(self, rows: list[dict[str, Any]]) -> None:
-        """Return once ``rows`` are committed; raise if their transaction failed."""
+    async def submit(self, rows: list[dict[str, Any]], integration: int) -> None:
+        """Return once ``rows`` are committed; raise ``Revoked`` if ``integration`` was
+        revoked, or whatever made their transaction fail."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.put((rows, loop, future))
+        self._queue.put((rows, integration, loop, future))
         await future
 
     def close(self) -> None:
@@ -63,28 +71,37 @@ class GroupCommitter:
             self._commit(batch)
 
     def _commit(self, batch: list[_Item]) -> None:
+        posts = [(rows, integration) for rows, integration, _, _ in batch]
         try:
-            self._store([row for rows, _, _ in batch for row in rows])
-            outcomes: list[BaseException | None] = [None] * len(batch)
+            outcomes = self._store(posts)
         except Exception:
             # one bad post must not sink the others: store each on its own
             log.exception("group commit of %d posts failed; storing one by one", len(batch))
             outcomes = []
-            for rows, _, _ in batch:
+            for post in posts:
                 try:
-                    self._store(rows)
-                    outcomes.append(None)
+                    outcomes.extend(self._store([post]))
                 except Exception as exc:
                     outcomes.append(exc)
-        for (_, loop, future), outcome in zip(batch, outcomes, strict=True):
+        for (_, _, loop, future), outcome in zip(batch, outcomes, strict=True):
             loop.call_soon_threadsafe(_settle, future, outcome)
 
-    def _store(self, rows: list[dict[str, Any]]) -> None:
-        merged: dict[tuple[Any, Any], dict[str, Any]] = {}
-        for row in rows:  # the same alert twice in one statement is an error: last one wins
-            merged[(row["source"], row["fingerprint"])] = row
+    def _store(self, posts: list[tuple[list[dict[str, Any]], int]]) -> list[BaseException | None]:
+        """Store the posts of live integrations in one transaction; an outcome per post."""
         with self.db.write() as session:
-            self.write(session, list(merged.values()))
+            live = self.live(session, {integration for _, integration in posts})
+            merged: dict[tuple[Any, Any], dict[str, Any]] = {}
+            outcomes: list[BaseException | None] = []
+            for rows, integration in posts:
+                if integration not in live:
+                    outcomes.append(Revoked(f"integration {integration} was revoked"))
+                    continue
+                for row in rows:  # the same alert twice in one statement is an error
+                    merged[(row["source"], row["fingerprint"])] = row  # the last one wins
+                outcomes.append(None)
+            if merged:
+                self.write(session, list(merged.values()))
+        return outcomes
 
 
 def _settle(future: asyncio.Future[None], outcome: BaseException | None) -> None:

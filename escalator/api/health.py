@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, generate_latest
@@ -13,9 +14,11 @@ from sqlalchemy import text
 from escalator.api.deps import ServicesDep
 from escalator.api.problems import problem
 from escalator.app import Services
+from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import Status
 from escalator.process import queries
 from escalator.store.migrate import current_revision, head_revision
+from escalator.store.models import WorkerHeartbeat
 
 router = APIRouter(tags=["health"])
 
@@ -28,7 +31,9 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=None)
 def readyz(svc: ServicesDep) -> dict[str, str] | Response:
-    """The database answers and its schema is at the newest migration."""
+    """Ready: the database answers, its schema is at the newest migration, and a worker has
+    got through a round of work lately (``ESCALATOR_WORKER_STALE_SECONDS``) — without one,
+    nothing is paged, however healthy the API looks."""
     try:
         with svc.db.read() as session:
             session.execute(text("SELECT 1"))
@@ -42,7 +47,29 @@ def readyz(svc: ServicesDep) -> dict[str, str] | Response:
             "Not ready",
             f"database schema at {current}, code expects {head}: run `escalator migrate`",
         )
+    with svc.db.read() as session:
+        beats = queries.workers(session)
+    now = svc.clock.now()
+    stale = timedelta(seconds=svc.settings.worker_stale_seconds)
+    running = [w for w in beats if w.stopped_at is None]
+    if not any(w.progress_at and now - w.progress_at <= stale for w in running):
+        return problem(503, "Not ready", _no_worker(running, now, stale))
     return {"status": "ready", "schema": head or ""}
+
+
+def _no_worker(running: list[WorkerHeartbeat], now: datetime, stale: timedelta) -> str:
+    if not running:
+        return (
+            "no worker is running, so nothing is paged: run `escalator worker` or serve with "
+            "ESCALATOR_RUN_WORKER=true"
+        )
+    last = running[0]
+    since = f"since {last.progress_at:%H:%M:%S} UTC" if last.progress_at else "ever"
+    error = f"; last error: {last.last_error}" if last.last_error else ""
+    return (
+        f"no worker has got through a round of work in the last {format_duration(stale)} "
+        f"(worker {last.worker_id}: none {since}{error})"
+    )
 
 
 class _Backlog:
@@ -52,8 +79,10 @@ class _Backlog:
         self.svc = svc
 
     def collect(self) -> Iterator[Metric]:
+        now = self.svc.clock.now()
         with self.svc.db.read() as session:
-            b = queries.backlog(session, self.svc.clock.now())
+            b = queries.backlog(session, now)
+            beats = [w for w in queries.workers(session) if w.stopped_at is None]
         incidents = GaugeMetricFamily(
             "escalator_incidents", "Incidents by status", labels=["status"]
         )
@@ -72,6 +101,35 @@ class _Backlog:
         for state in ("pending", "sent", "dead"):
             outbox.add_metric([state], b.outbox_by_state.get(state, 0))
         yield outbox
+        yield GaugeMetricFamily(
+            "escalator_timers_failed",
+            "Timers set aside after their handler kept failing",
+            value=b.timers_failed,
+        )
+        yield GaugeMetricFamily(
+            "escalator_alerts_failed",
+            "Alert changes set aside after judging them kept failing",
+            value=b.alerts_failed,
+        )
+        yield from _workers(beats, now)
+
+
+def _workers(beats: list[WorkerHeartbeat], now: datetime) -> Iterator[Metric]:
+    """Per running worker: seconds since its last successful round, failing rounds in a row."""
+    age = GaugeMetricFamily(
+        "escalator_worker_progress_age_seconds",
+        "Seconds since the worker last got through a round of work (alert on this)",
+        labels=["worker"],
+    )
+    failing = GaugeMetricFamily(
+        "escalator_worker_failing_rounds", "Rounds in a row that raised", labels=["worker"]
+    )
+    for beat in beats:
+        since = beat.progress_at or beat.started_at
+        age.add_metric([beat.worker_id], (now - since).total_seconds())
+        failing.add_metric([beat.worker_id], beat.failures)
+    yield age
+    yield failing
 
 
 @router.get("/metrics", response_class=Response)

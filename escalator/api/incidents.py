@@ -56,11 +56,12 @@ def list_incidents(
 
 
 @router.post("", response_model=IncidentOut, status_code=201, responses=ERRORS)
-def report_incident(body: ReportIn, ctx: Work, response: Response) -> IncidentOut:
+def report_incident(body: ReportIn, work: Work, response: Response) -> IncidentOut:
     """Open an incident for a customer report taken by phone or by hand."""
-    incident = alert.report(ctx, **body.model_dump())
-    response.headers["Location"] = f"/api/v1/incidents/{incident.key}"
-    return IncidentOut.of(incident)
+    with work() as ctx:
+        incident = alert.report(ctx, **body.model_dump())
+        response.headers["Location"] = f"/api/v1/incidents/{incident.key}"
+        return IncidentOut.of(incident)
 
 
 @router.get("/{key}", response_model=IncidentOut, responses=ERRORS)
@@ -75,28 +76,35 @@ def get_timeline(key: str, session: ReadSession, _: Person) -> list[EventOut]:
 
 
 @router.post("/{key}/acknowledge", response_model=IncidentOut, responses=ERRORS)
-def acknowledge(key: str, ctx: Work, body: NoteIn | None = None) -> IncidentOut:
-    return IncidentOut.of(incident_actions.acknowledge(ctx, key, note=body.note if body else ""))
+def acknowledge(key: str, work: Work, body: NoteIn | None = None) -> IncidentOut:
+    with work() as ctx:
+        return IncidentOut.of(
+            incident_actions.acknowledge(ctx, key, note=body.note if body else "")
+        )
 
 
 @router.post("/{key}/escalate", response_model=IncidentOut, responses=ERRORS)
-def escalate(key: str, body: EscalateIn, ctx: Work) -> IncidentOut:
-    incident = escalation.escalate(
-        ctx, key, to_role=body.role, to_person=body.person, note=body.note
-    )
-    return IncidentOut.of(incident)
+def escalate(key: str, body: EscalateIn, work: Work) -> IncidentOut:
+    with work() as ctx:
+        incident = escalation.escalate(
+            ctx, key, to_role=body.role, to_person=body.person, note=body.note
+        )
+        return IncidentOut.of(incident)
 
 
 @router.post("/{key}/resolve", response_model=IncidentOut, responses=ERRORS)
-def resolve(key: str, ctx: Work, body: NoteIn | None = None) -> IncidentOut:
-    return IncidentOut.of(incident_actions.resolve(ctx, key, note=body.note if body else ""))
+def resolve(key: str, work: Work, body: NoteIn | None = None) -> IncidentOut:
+    with work() as ctx:
+        return IncidentOut.of(incident_actions.resolve(ctx, key, note=body.note if body else ""))
 
 
 @router.post("/{key}/reopen", response_model=IncidentOut, responses=ERRORS)
-def reopen(key: str, ctx: Work, body: NoteIn | None = None) -> IncidentOut:
-    return IncidentOut.of(incident_actions.reopen(ctx, key, note=body.note if body else ""))
+def reopen(key: str, work: Work, body: NoteIn | None = None) -> IncidentOut:
+    with work() as ctx:
+        return IncidentOut.of(incident_actions.reopen(ctx, key, note=body.note if body else ""))
 
 
 @router.post("/{key}/close", response_model=IncidentOut, responses=ERRORS)
-def close(key: str, ctx: Work, body: NoteIn | None = None) -> IncidentOut:
-    return IncidentOut.of(incident_actions.close(ctx, key, note=body.note if body else ""))
+def close(key: str, work: Work, body: NoteIn | None = None) -> IncidentOut:
+    with work() as ctx:
+        return IncidentOut.of(incident_actions.close(ctx, key, note=body.note if body else ""))

@@ -14,7 +14,8 @@ import hmac
 import json
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx2 as httpx
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -34,6 +35,7 @@ from escalator.process.secrets import digest
 from escalator.store.upsert import upsert_alerts
 
 router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
+T = TypeVar("T")
 
 JSON_TYPES = ("application/json",)
 SNS_TYPES = ("text/plain", "application/json")
@@ -52,13 +54,18 @@ _PROBLEMS = {
 
 
 class Intake:
-    """Per-app intake state: the group committer, the integration cache, the SNS verifier."""
+    """Per-app intake state: the group committer, the integration cache, the SNS verifier.
+
+    The cache only remembers secrets that worked, for a few seconds, to spare the database a
+    lookup per post. It is not trusted with revocation: the transaction that stores a post
+    checks that its integration is still live (see ``group_commit``).
+    """
 
     def __init__(self, svc: Services, *, cache_seconds: float = 5.0) -> None:
         self.svc = svc
-        self.committer = GroupCommitter(svc.db, upsert_alerts)
+        self.committer = GroupCommitter(svc.db, upsert_alerts, integrations.live)
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[Caller | None, float]] = {}
+        self._cache: dict[str, tuple[Caller, float]] = {}
         self._lock = threading.Lock()
         self._http = httpx.Client(timeout=10)
         self.sns = sns.Verifier(svc.settings.sns_cert_url_pattern, self._fetch)
@@ -77,14 +84,17 @@ class Intake:
             return hit[0]
         with self.svc.db.read() as session:
             found = integrations.authenticate(session, secret)
-        with self._lock:
-            self._cache[key] = (found, now + self.cache_seconds)
+        if found is not None:  # a miss is not remembered: the secret may be minutes old
+            with self._lock:
+                self._cache[key] = (found, now + self.cache_seconds)
         return found
 
-    def forget(self) -> None:
-        """Drop cached secrets (after a revoke in this process)."""
+    def forget(self, integration: int | None = None) -> None:
+        """Drop cached secrets: of one integration, or all."""
         with self._lock:
-            self._cache.clear()
+            for key, (caller, _) in list(self._cache.items()):
+                if integration is None or caller.id == integration:
+                    del self._cache[key]
 
     def close(self) -> None:
         self.committer.close()
@@ -161,11 +171,7 @@ async def receive(kind: str, request: Request) -> Response:
         )
     caller = state.caller(secret)
     if caller is None:
-        raise HTTPException(
-            401,
-            "the integration secret is unknown or revoked",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _revoked()
     if caller.kind != kind:
         raise HTTPException(
             403,
@@ -233,7 +239,17 @@ async def _save(state: Intake, caller: Caller, alerts: list[AlertIn]) -> None:
         group_by=svc.process.spec.intake.group_by,
         now=svc.clock.now(),
     )
-    await state.committer.submit(rows)
+    try:
+        await state.committer.submit(rows, caller.id)
+    except integrations.Revoked as exc:
+        state.forget(caller.id)
+        raise _revoked() from exc
+
+
+def _revoked() -> HTTPException:
+    return HTTPException(
+        401, "the integration secret is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 async def _cloudwatch(state: Intake, caller: Caller, request: Request, body: Any) -> Response:
@@ -250,6 +266,7 @@ async def _cloudwatch(state: Intake, caller: Caller, request: Request, body: Any
 
         def confirm() -> None:
             with state.svc.unit_of_work(caller.actor) as ctx:
+                integrations.require_live(ctx, caller)
                 subscriptions.confirm_sns(
                     ctx,
                     subscribe_url=url,
@@ -257,7 +274,7 @@ async def _cloudwatch(state: Intake, caller: Caller, request: Request, body: Any
                     message_id=message["MessageId"],
                 )
 
-        await run_in_threadpool(confirm)
+        await _as(state, caller, confirm)
         return JSONResponse(
             {"subscription": "confirming", "topic": message["TopicArn"]}, status_code=202
         )
@@ -286,6 +303,16 @@ async def _forum(state: Intake, caller: Caller, request: Request, body: Any) -> 
 
     def take() -> str:
         with state.svc.unit_of_work(caller.actor) as ctx:
+            integrations.require_live(ctx, caller)
             return customer.receive_forum_post(ctx, post, source=source).key
 
-    return JSONResponse({"incident": await run_in_threadpool(take)}, status_code=202)
+    return JSONResponse({"incident": await _as(state, caller, take)}, status_code=202)
+
+
+async def _as(state: Intake, caller: Caller, act: Callable[[], T]) -> T:
+    """Run ``act`` (a unit of work for ``caller``) off the event loop; a revoked caller is 401."""
+    try:
+        return await run_in_threadpool(act)
+    except integrations.Revoked as exc:
+        state.forget(caller.id)
+        raise _revoked() from exc

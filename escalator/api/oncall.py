@@ -151,18 +151,20 @@ def list_rotations(ctx: Look) -> list[RotationOut]:
 
 
 @router.put("/api/v1/rotations/{rotation}", response_model=RotationOut, responses=ERRORS)
-def edit_rotation(rotation: str, body: Rotation, ctx: Work) -> RotationOut:
+def edit_rotation(rotation: str, body: Rotation, work: Work) -> RotationOut:
     """Members in turn order, shift, start, hand-off time and timezone, replacing the process
     file's definition. Engineering Manager only."""
-    oncall.edit_rotation(ctx, rotation, body)
-    return _rotation_out(ctx, rotation)
+    with work() as ctx:
+        oncall.edit_rotation(ctx, rotation, body)
+        return _rotation_out(ctx, rotation)
 
 
 @router.delete("/api/v1/rotations/{rotation}", response_model=RotationOut, responses=ERRORS)
-def reset_rotation(rotation: str, ctx: Work) -> RotationOut:
+def reset_rotation(rotation: str, work: Work) -> RotationOut:
     """Back to the process file's definition. Engineering Manager only."""
-    oncall.reset_rotation(ctx, rotation)
-    return _rotation_out(ctx, rotation)
+    with work() as ctx:
+        oncall.reset_rotation(ctx, rotation)
+        return _rotation_out(ctx, rotation)
 
 
 @router.get(
@@ -180,20 +182,22 @@ def list_overrides(rotation: str, ctx: Look) -> list[OverrideOut]:
     status_code=201,
     responses=ERRORS,
 )
-def add_override(rotation: str, body: OverrideIn, ctx: Work) -> OverrideOut:
+def add_override(rotation: str, body: OverrideIn, work: Work) -> OverrideOut:
     """Someone covers the rotation for a while. Engineering Manager only."""
-    row = oncall.add_override(
-        ctx, rotation, person=body.person, start=body.start, end=body.end, note=body.note
-    )
-    return OverrideOut.of(row)
+    with work() as ctx:
+        row = oncall.add_override(
+            ctx, rotation, person=body.person, start=body.start, end=body.end, note=body.note
+        )
+        return OverrideOut.of(row)
 
 
 @router.delete(
     "/api/v1/rotations/{rotation}/overrides/{override_id}", status_code=204, responses=ERRORS
 )
-def remove_override(rotation: str, override_id: int, ctx: Work) -> Response:
-    oncall.remove_override(ctx, rotation, override_id)
-    return Response(status_code=204)
+def remove_override(rotation: str, override_id: int, work: Work) -> Response:
+    with work() as ctx:
+        oncall.remove_override(ctx, rotation, override_id)
+        return Response(status_code=204)
 
 
 @router.get("/api/v1/rotations/{rotation}/swaps", response_model=list[SwapOut], responses=ERRORS)
@@ -206,16 +210,18 @@ def list_swaps(rotation: str, ctx: Look) -> list[SwapOut]:
 @router.post(
     "/api/v1/rotations/{rotation}/swaps", response_model=SwapOut, status_code=201, responses=ERRORS
 )
-def add_swap(rotation: str, body: SwapIn, ctx: Work) -> SwapOut:
+def add_swap(rotation: str, body: SwapIn, work: Work) -> SwapOut:
     """Two shifts trade holders. Engineering Manager only."""
-    row = oncall.add_swap(ctx, rotation, first=body.first, second=body.second, note=body.note)
-    return SwapOut.of(row)
+    with work() as ctx:
+        row = oncall.add_swap(ctx, rotation, first=body.first, second=body.second, note=body.note)
+        return SwapOut.of(row)
 
 
 @router.delete("/api/v1/rotations/{rotation}/swaps/{swap_id}", status_code=204, responses=ERRORS)
-def remove_swap(rotation: str, swap_id: int, ctx: Work) -> Response:
-    oncall.remove_swap(ctx, rotation, swap_id)
-    return Response(status_code=204)
+def remove_swap(rotation: str, swap_id: int, work: Work) -> Response:
+    with work() as ctx:
+        oncall.remove_swap(ctx, rotation, swap_id)
+        return Response(status_code=204)
 
 
 @router.get("/api/v1/calendar-links", response_model=FeedLinks, responses=ERRORS)
@@ -246,17 +252,19 @@ def feed(kind: Literal["rotation", "person"], name: str, token: str, svc: Servic
 
 
 @router.post("/api/v1/incidents/{key}/decision", response_model=IncidentOut, responses=ERRORS)
-def decide(key: str, body: DecisionIn, ctx: Work) -> IncidentOut:
+def decide(key: str, body: DecisionIn, work: Work) -> IncidentOut:
     """The Support Manager's next course of action: apply_playbook, no_playbook,
     engineering_manager (low severity) or on_call (high severity; needs the playbook to have
     failed or no playbook to apply)."""
-    return IncidentOut.of(escalation.decide(ctx, key, body.decision, note=body.note))
+    with work() as ctx:
+        return IncidentOut.of(escalation.decide(ctx, key, body.decision, note=body.note))
 
 
 @router.post("/api/v1/incidents/{key}/bring-in", response_model=IncidentOut, responses=ERRORS)
-def bring_in(key: str, ctx: Work, body: NoteIn | None = None) -> IncidentOut:
+def bring_in(key: str, work: Work, body: NoteIn | None = None) -> IncidentOut:
     """The one-hour rule by hand: page the SME (then the Engineering Manager)."""
-    return IncidentOut.of(escalation.bring_in(ctx, key, note=body.note if body else ""))
+    with work() as ctx:
+        return IncidentOut.of(escalation.bring_in(ctx, key, note=body.note if body else ""))
 
 
 @router.get("/api/v1/incidents/{key}/pages", response_model=list[PageOut], responses=ERRORS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,12 +16,15 @@ from escalator.api import admin, health, incidents, logs, oncall, problems, tria
 from escalator.api.intake import Intake
 from escalator.api.intake import router as intake_router
 from escalator.app import Services
+from escalator.engine.worker import Worker
 from escalator.integrations.inbound.email import InboundEmail
 from escalator.integrations.inbound.smtp_listener import SmtpListener
 from escalator.process import customer
 from escalator.web import oncall as web_oncall
 from escalator.web import routes as web
 from escalator.web import triage as web_triage
+
+log = logging.getLogger("escalator.server")
 
 
 def email_receiver(svc: Services) -> SmtpListener:
@@ -40,6 +44,17 @@ def email_receiver(svc: Services) -> SmtpListener:
     )
 
 
+def supervise(worker: Worker, stop: threading.Event, poll_seconds: float) -> None:
+    """The worker inside ``serve``: its loop guards every step already; should the loop
+    itself ever end by an error, it starts again (its heartbeat shows the gap)."""
+    while not stop.is_set():
+        try:
+            worker.run(stop, poll_seconds)
+        except Exception:
+            log.exception("the worker loop ended by an error; starting it again")
+            stop.wait(5)
+
+
 def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     with_worker = svc.settings.run_worker if run_worker is None else run_worker
 
@@ -53,10 +68,9 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
         if smtp:
             smtp.start()
         if with_worker:
-            worker = svc.worker()
             thread = threading.Thread(
-                target=worker.run,
-                args=(stop, svc.settings.worker_poll_seconds),
+                target=supervise,
+                args=(svc.worker(), stop, svc.settings.worker_poll_seconds),
                 name="escalator-worker",
                 daemon=True,
             )

@@ -170,40 +170,43 @@ def get_triage(key: str, session: ReadSession, _: Person) -> dict[str, Any]:
 
 
 @router.put("/incidents/{key}/report", responses=ERRORS)
-def put_report(key: str, body: ReportIn, ctx: Work) -> dict[str, str]:
-    row = report.update(ctx, key, body.model_dump(exclude_none=True))
-    return {f: getattr(row, f) for f in report.FIELDS}
+def put_report(key: str, body: ReportIn, work: Work) -> dict[str, str]:
+    with work() as ctx:
+        row = report.update(ctx, key, body.model_dump(exclude_none=True))
+        return {f: getattr(row, f) for f in report.FIELDS}
 
 
 @router.post("/incidents/{key}/evidence/links", status_code=201, responses=ERRORS)
-def add_link(key: str, body: LinkIn, ctx: Work) -> dict[str, str]:
-    row = report.add_link(ctx, key, url=body.url, title=body.title, kind=body.kind)
-    return {"url": row.url, "title": row.title}
+def add_link(key: str, body: LinkIn, work: Work) -> dict[str, str]:
+    with work() as ctx:
+        row = report.add_link(ctx, key, url=body.url, title=body.title, kind=body.kind)
+        return {"url": row.url, "title": row.title}
 
 
 @router.post("/incidents/{key}/evidence/files", status_code=201, responses=ERRORS)
 def upload(
-    key: str, request: Request, file: Annotated[UploadFile, File()], ctx: Work
+    key: str, request: Request, file: Annotated[UploadFile, File()], work: Work
 ) -> dict[str, Any]:
     """Attach a file (logs, a customer's email, a screenshot); size-limited, kept with its
     content type and SHA-256."""
     limit = request.app.state.services.settings.attachment_max_bytes
     data = file.file.read(limit + 1)
-    row = report.upload(
-        ctx,
-        key,
-        filename=file.filename or "upload",
-        content_type=file.content_type or "application/octet-stream",
-        data=data,
-        max_bytes=limit,
-    )
-    return {
-        "id": row.id,
-        "filename": row.filename,
-        "size": row.size,
-        "sha256": row.sha256,
-        "content_type": row.content_type,
-    }
+    with work() as ctx:
+        row = report.upload(
+            ctx,
+            key,
+            filename=file.filename or "upload",
+            content_type=file.content_type or "application/octet-stream",
+            data=data,
+            max_bytes=limit,
+        )
+        return {
+            "id": row.id,
+            "filename": row.filename,
+            "size": row.size,
+            "sha256": row.sha256,
+            "content_type": row.content_type,
+        }
 
 
 @router.get("/incidents/{key}/evidence/files/{file_id}", responses=ERRORS)
@@ -225,20 +228,21 @@ def download(key: str, file_id: int, session: ReadSession, _: Person) -> Respons
 
 
 @router.post("/incidents/{key}/assessments", response_model=VerdictOut, responses=ERRORS)
-def assess(key: str, body: AnswersIn, ctx: Work) -> VerdictOut:
+def assess(key: str, body: AnswersIn, work: Work) -> VerdictOut:
     """Answer the five questions; at or above the threshold the Support Manager gets it."""
-    fields = body.model_dump()
-    if fields["account_tier"] is None:
-        fields["account_tier"] = load(ctx, key).details.get("account_tier")
-    incident, verdict = assessment.evaluate(ctx, key, Answers(**fields))
-    escalated = incident.owner_role if incident.owner_role == "support_manager" else None
-    return VerdictOut(
-        severity=verdict.severity,
-        reasons=list(verdict.reasons),
-        summary=verdict.summary,
-        escalated_to=escalated,
-        incident=IncidentOut.of(incident),
-    )
+    with work() as ctx:
+        fields = body.model_dump()
+        if fields["account_tier"] is None:
+            fields["account_tier"] = load(ctx, key).details.get("account_tier")
+        incident, verdict = assessment.evaluate(ctx, key, Answers(**fields))
+        escalated = incident.owner_role if incident.owner_role == "support_manager" else None
+        return VerdictOut(
+            severity=verdict.severity,
+            reasons=list(verdict.reasons),
+            summary=verdict.summary,
+            escalated_to=escalated,
+            incident=IncidentOut.of(incident),
+        )
 
 
 @router.get("/incidents/{key}/related", responses=ERRORS)
@@ -247,39 +251,45 @@ def get_related(key: str, session: ReadSession, _: Person) -> list[dict[str, Any
 
 
 @router.post("/incidents/{key}/related", status_code=201, responses=ERRORS)
-def link_related(key: str, body: RelatedIn, ctx: Work) -> dict[str, str]:
-    row = related.link(ctx, key, kind=body.kind, ref=body.ref, title=body.title)
-    return {"kind": row.kind, "ref": row.ref}
+def link_related(key: str, body: RelatedIn, work: Work) -> dict[str, str]:
+    with work() as ctx:
+        row = related.link(ctx, key, kind=body.kind, ref=body.ref, title=body.title)
+        return {"kind": row.kind, "ref": row.ref}
 
 
 @router.post("/incidents/{key}/playbooks/{entry}", status_code=201, responses=ERRORS)
-def attach_playbook(key: str, entry: str, ctx: Work) -> dict[str, Any]:
-    run = playbooks.attach(ctx, key, entry)
-    return {"entry": run.entry_id, "steps": run.steps}
+def attach_playbook(key: str, entry: str, work: Work) -> dict[str, Any]:
+    with work() as ctx:
+        run = playbooks.attach(ctx, key, entry)
+        return {"entry": run.entry_id, "steps": run.steps}
 
 
 @router.post("/incidents/{key}/playbooks/{entry}/steps/{step}", responses=ERRORS)
-def tick(key: str, entry: str, step: int, ctx: Work) -> dict[str, Any]:
-    run = playbooks.tick(ctx, key, entry, step)
-    return {"entry": run.entry_id, "done": sorted(t["step"] for t in run.ticks)}
+def tick(key: str, entry: str, step: int, work: Work) -> dict[str, Any]:
+    with work() as ctx:
+        run = playbooks.tick(ctx, key, entry, step)
+        return {"entry": run.entry_id, "done": sorted(t["step"] for t in run.ticks)}
 
 
 @router.post("/incidents/{key}/playbook-outcome", response_model=IncidentOut, responses=ERRORS)
-def outcome(key: str, body: OutcomeIn, ctx: Work) -> IncidentOut:
-    return IncidentOut.of(
-        playbooks.conclude(ctx, key, body.outcome, entry_id=body.entry, note=body.note)
-    )
+def outcome(key: str, body: OutcomeIn, work: Work) -> IncidentOut:
+    with work() as ctx:
+        return IncidentOut.of(
+            playbooks.conclude(ctx, key, body.outcome, entry_id=body.entry, note=body.note)
+        )
 
 
 @router.post("/incidents/{key}/claim", response_model=IncidentOut, responses=ERRORS)
-def claim(key: str, ctx: Work) -> IncidentOut:
-    return IncidentOut.of(incident_actions.claim(ctx, key))
+def claim(key: str, work: Work) -> IncidentOut:
+    with work() as ctx:
+        return IncidentOut.of(incident_actions.claim(ctx, key))
 
 
 @router.post("/known-bugs", status_code=201, responses=ERRORS)
-def add_bug(body: BugIn, ctx: Work) -> dict[str, str]:
-    bug = related.add_bug(ctx, key=body.key, title=body.title, description=body.description)
-    return {"key": bug.key, "title": bug.title}
+def add_bug(body: BugIn, work: Work) -> dict[str, str]:
+    with work() as ctx:
+        bug = related.add_bug(ctx, key=body.key, title=body.title, description=body.description)
+        return {"key": bug.key, "title": bug.title}
 
 
 @router.get("/known-bugs", responses=ERRORS)

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,7 @@ from escalator.cli.oncall import oncall_app
 from escalator.cli.triage import triage
 from escalator.config.process_loader import ProcessFileError, load_process
 from escalator.config.settings import Settings
+from escalator.engine.worker import WorkerStuck
 from escalator.process import alert
 from escalator.store import migrate as migrations
 
@@ -118,7 +120,14 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    w.run(stop, svc.settings.worker_poll_seconds)
+    try:
+        w.run(
+            stop,
+            svc.settings.worker_poll_seconds,
+            give_up_after=timedelta(seconds=svc.settings.worker_give_up_seconds),
+        )
+    except WorkerStuck as exc:  # for the supervisor (systemd, Kubernetes) to restart us
+        fail(str(exc), 3)
 
 
 @app.command()

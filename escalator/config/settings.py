@@ -33,6 +33,17 @@ class Settings(BaseSettings):
         default=True, description="Run the timer/outbox worker inside `escalator serve`."
     )
     worker_poll_seconds: float = 0.5
+    worker_stale_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="/readyz fails when no worker has got through a round of work for this long.",
+    )
+    worker_give_up_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="`escalator worker` exits non-zero after this long without a successful "
+        "round, for its supervisor to restart it.",
+    )
     worker_batch: int = 200
     outbox_max_attempts: int = 12
     outbox_concurrency: int = Field(

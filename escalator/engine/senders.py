@@ -26,11 +26,18 @@ class Outgoing:
 
 
 class TemporaryFailure(Exception):
-    """Try again later; ``retry_after`` is the peer's own request (e.g. HTTP Retry-After)."""
+    """Try again later; ``retry_after`` is the peer's own request (e.g. HTTP Retry-After).
 
-    def __init__(self, reason: str, retry_after: timedelta | None = None) -> None:
+    By default the destination is at fault (down, rate limited), so everything queued for it
+    waits with this message and leaves in order once it answers again. ``message_only``: only
+    this message must wait (a Slack reply whose root message is not posted yet)."""
+
+    def __init__(
+        self, reason: str, retry_after: timedelta | None = None, *, message_only: bool = False
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        self.message_only = message_only
 
 
 class PermanentFailure(Exception):

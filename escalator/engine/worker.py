@@ -1,13 +1,21 @@
-"""The worker: fires due timers and delivers outbox messages.
+"""The worker: takes in stored alerts, fires due timers and delivers outbox messages.
 
 Timers: a batch of due rows is claimed and fired inside one transaction together with all
 the effects of its handlers, so an effect happens exactly when its timer is marked fired. On
 PostgreSQL the claim is ``FOR UPDATE SKIP LOCKED``: several workers split the due rows, and a
 worker killed mid-batch loses nothing (its transaction rolls back and its rows come due again).
 
-Messages: rows are leased (claimed with a deadline) in a short transaction, sent outside any
-transaction, then marked. A worker that dies after sending but before marking lets the lease
-lapse and the message goes again, carrying the same idempotency key, so the peer can drop it.
+One bad item never stops the others: a timer whose handler raises (and an alert change that
+cannot be judged) is rolled back alone, tried again with backoff, and after a few tries set
+aside as failed with its reason, on its incident's timeline and in ``/metrics``. Messages:
+see ``engine/outbox.py``.
+
+The loop is supervised: each step of a round is guarded on its own, so a step that raises
+(the database restarting, a bug) is logged and tried again next round while the other steps
+go on. Every round leaves a heartbeat in the database (``worker_heartbeats``), which
+``/readyz`` and ``/metrics`` read: a worker that stops making progress shows there. A worker
+that has made no progress for ``give_up_after`` raises :class:`WorkerStuck`, and
+``escalator worker`` exits non-zero so that its supervisor restarts it.
 """
 
 from __future__ import annotations
@@ -16,32 +24,34 @@ import logging
 import random
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from escalator.config.process import Process
 from escalator.domain.durations import format_duration
 from escalator.domain.retry import backoff
 from escalator.engine.clock import Clock
-from escalator.engine.handlers import HANDLERS, RECEIPTS, TimerHandler
-from escalator.engine.ratelimit import RateLimiter
-from escalator.engine.senders import Outgoing, PermanentFailure, Sender, TemporaryFailure
+from escalator.engine.handlers import HANDLERS, TimerHandler
+from escalator.engine.outbox import Dispatcher
+from escalator.engine.senders import Sender
 from escalator.process import alarms, oncall
 from escalator.process.context import SYSTEM, Channels, Ctx, Links
 from escalator.process.records import record
 from escalator.store.db import Database
-from escalator.store.models import Incident, OutboxMessage, Timer
+from escalator.store.models import Incident, Timer, WorkerHeartbeat
 
 log = logging.getLogger("escalator.worker")
 
-LEASE = timedelta(seconds=60)
 LATE_MS = 5000  # a timer fired later than this says so on its incident's timeline
+TIMER_ATTEMPTS = 5  # a handler that raises this often is set aside as failed
+BEAT_EVERY = timedelta(seconds=5)  # heartbeat writes, at most
+FORGET_AFTER = timedelta(days=7)  # heartbeats of workers gone this long are dropped
+
+
+class WorkerStuck(Exception):
+    """No round of work has succeeded for longer than the worker may go on like that."""
 
 
 def _say_late(ctx: Ctx, incident: Incident, timer: Timer) -> None:
@@ -56,31 +66,6 @@ def _say_late(ctx: Ctx, incident: Incident, timer: Timer) -> None:
         "(workers down or behind)",
         data={"timer": timer.id, "late_ms": timer.late_ms},
     )
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    message: Outgoing
-    error: str | None
-    permanent: bool
-    retry_after: timedelta | None = None
-    result: dict[str, Any] | None = None
-
-
-def _heads_of_queues(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
-    """Keep only the oldest pending message of each (incident, channel, destination) queue,
-    so that messages about one incident reach each destination in the order they were made."""
-    incidents = {r.incident_id for r in rows if r.incident_id is not None}
-    if not incidents:
-        return rows
-    heads = set(
-        session.scalars(
-            select(func.min(OutboxMessage.id))
-            .where(OutboxMessage.state == "pending", OutboxMessage.incident_id.in_(incidents))
-            .group_by(OutboxMessage.incident_id, OutboxMessage.channel, OutboxMessage.destination)
-        ).all()
-    )
-    return [r for r in rows if r.incident_id is None or r.id in heads]
 
 
 class Worker:
@@ -107,15 +92,27 @@ class Worker:
         self.senders = senders
         self.worker_id = worker_id
         self.batch = batch
-        self.max_attempts = max_attempts
         self.handlers = handlers
         self.rng = rng or random.Random()
         self.channels = channels or Channels()
         self.links = links or Links()
-        self.limiter = RateLimiter()
-        self.rate_limits = rate_limits
-        # sends are I/O: a batch (one message per queue, so order holds) goes out at once
-        self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="send")
+        self.outbox = Dispatcher(
+            db,
+            clock=clock.now,
+            senders=senders,
+            worker_id=worker_id,
+            ctx_for=self._ctx,
+            batch=batch,
+            max_attempts=max_attempts,
+            rng=self.rng,
+            concurrency=concurrency,
+            rate_limits=rate_limits,
+        )
+        self._handoffs_armed = False
+        self._beat_at: datetime | None = None
+        self._started_at: datetime | None = None
+        self._last_progress: datetime | None = None
+        self._failures = 0
 
     def _ctx(self, session: Session, now: datetime) -> Ctx:
         return Ctx(
@@ -131,7 +128,9 @@ class Worker:
     def ingest_alerts(self) -> int:
         """Turn one batch of stored alert changes into incidents and timeline events."""
         with self.db.write() as session:
-            return alarms.process_pending(self._ctx(session, self.clock.now()), limit=self.batch)
+            return alarms.process_pending(
+                self._ctx(session, self.clock.now()), limit=self.batch, rng=self.rng
+            )
 
     # -- timers -------------------------------------------------------------------------
     def fire_due_timers(self) -> int:
@@ -140,7 +139,11 @@ class Worker:
         with self.db.write() as session:
             query = (
                 select(Timer)
-                .where(Timer.state == "pending", Timer.due_at <= now)
+                .where(
+                    Timer.state == "pending",
+                    Timer.due_at <= now,
+                    or_(Timer.retry_at.is_(None), Timer.retry_at <= now),
+                )
                 .order_by(Timer.due_at, Timer.id)
                 .limit(self.batch)
             )
@@ -157,13 +160,10 @@ class Worker:
     def _fire(self, ctx: Ctx, timer: Timer) -> None:
         if timer.state != "pending":  # cancelled by an earlier timer of this batch
             return
-        timer.fired_at = ctx.now
-        timer.fired_by = self.worker_id
         timer.late_ms = int((ctx.now - timer.due_at).total_seconds() * 1000)
         handler = self.handlers.get(timer.kind)
         if handler is None:
-            timer.state, timer.error = "failed", f"no handler for timer kind {timer.kind!r}"
-            log.error("timer %s: %s", timer.id, timer.error)
+            self._set_aside(ctx, timer, f"no handler for timer kind {timer.kind!r}")
             return
         try:
             with ctx.session.begin_nested():
@@ -173,127 +173,46 @@ class Worker:
                     if self.db.is_postgres:
                         query = query.with_for_update()
                     incident = ctx.session.scalars(query).one()
-                    if timer.late_ms > LATE_MS:
+                    if timer.late_ms > LATE_MS and not timer.attempts:
                         _say_late(ctx, incident, timer)
                 handler(ctx, incident, timer)  # type: ignore[arg-type]
-            timer.state = "fired"
+                timer.state, timer.fired_at, timer.fired_by = "fired", ctx.now, self.worker_id
         except Exception as exc:  # a broken handler must not stop the other timers
             log.exception("timer %s (%s) failed", timer.id, timer.kind)
-            timer.state, timer.error = "failed", f"{type(exc).__name__}: {exc}"
+            timer.attempts += 1
+            error = f"{type(exc).__name__}: {exc}"
+            if timer.attempts >= TIMER_ATTEMPTS:
+                self._set_aside(ctx, timer, error)
+            else:
+                timer.error = error
+                timer.retry_at = ctx.now + backoff(timer.attempts, jitter=self.rng.random())
+
+    def _set_aside(self, ctx: Ctx, timer: Timer, error: str) -> None:
+        """A timer that cannot fire: failed, with its reason, on its incident's timeline."""
+        timer.state, timer.error = "failed", error
+        timer.fired_at, timer.fired_by = ctx.now, self.worker_id
+        log.error("timer %s (%s) set aside: %s", timer.id, timer.kind, error)
+        incident = ctx.session.get(Incident, timer.incident_id) if timer.incident_id else None
+        if incident is not None:
+            record(
+                ctx,
+                incident,
+                "timer_failed",
+                note=f"{timer.kind} (due {timer.due_at:%Y-%m-%d %H:%M} UTC) could not fire "
+                f"after {timer.attempts or 1} tries: {error}",
+                data={"timer": timer.id},
+            )
 
     # -- outbox -------------------------------------------------------------------------
     def dispatch_outbox(self) -> int:
         """Lease one batch of due messages, send them, record each outcome."""
-        now = self.clock.now()
-        with self.db.write() as session:
-            query = (
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.state == "pending",
-                    OutboxMessage.next_attempt_at <= now,
-                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                )
-                .order_by(OutboxMessage.rank, OutboxMessage.id)
-                .limit(self.batch * 4)  # room for rows that must wait behind an elder
-                # walk the claim index in order and stop, rather than sort every due row
-                .with_hint(OutboxMessage, "INDEXED BY ix_outbox_claim", "sqlite")
-            )
-            if self.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            rows = _heads_of_queues(session, list(session.scalars(query).all()))[: self.batch]
-            claimed = []
-            for row in rows:
-                sender = self.senders.get(row.channel)
-                per_minute = getattr(sender, "per_minute", None) if self.rate_limits else None
-                wait = self.limiter.take((row.channel, row.destination), per_minute, now)
-                if wait:  # over the destination's rate: later, without spending an attempt
-                    row.next_attempt_at = now + wait
-                    continue
-                row.lease_until = now + LEASE
-                row.claimed_by = self.worker_id
-                claimed.append(self._outgoing(session, row, getattr(sender, "threads", False)))
-        outcomes = list(self.pool.map(self._send, claimed))
-        self._record(outcomes)
-        return len(claimed)
-
-    def _outgoing(self, session: Session, row: OutboxMessage, threads: bool) -> Outgoing:
-        thread = None
-        if threads and row.incident_id is not None:
-            thread = session.scalar(
-                select(OutboxMessage.result)
-                .where(
-                    OutboxMessage.incident_id == row.incident_id,
-                    OutboxMessage.channel == row.channel,
-                    OutboxMessage.destination == row.destination,
-                    OutboxMessage.state == "sent",
-                )
-                .order_by(OutboxMessage.id)
-                .limit(1)
-            )
-        return Outgoing(
-            row.id,
-            row.channel,
-            row.destination,
-            row.subject,
-            row.body,
-            row.payload,
-            row.idempotency_key,
-            row.attempts + 1,
-            thread,
-        )
-
-    def _send(self, message: Outgoing) -> _Outcome:
-        sender = self.senders.get(message.channel)
-        if sender is None:
-            return _Outcome(message, f"no sender configured for channel {message.channel!r}", True)
-        try:
-            return _Outcome(message, None, False, result=sender.send(message))
-        except TemporaryFailure as exc:
-            return _Outcome(message, str(exc), False, retry_after=exc.retry_after)
-        except PermanentFailure as exc:
-            return _Outcome(message, str(exc), True)
-        except Exception as exc:  # unknown failures are retried, and shown
-            return _Outcome(message, f"{type(exc).__name__}: {exc}", False)
-
-    def _record(self, outcomes: list[_Outcome]) -> None:
-        """Write every outcome of a batch in one transaction."""
-        if not outcomes:
-            return
-        now = self.clock.now()
-        with self.db.write() as session:
-            ids = [outcome.message.id for outcome in outcomes]
-            rows = {
-                r.id: r
-                for r in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))
-            }
-            for outcome in outcomes:
-                message = outcome.message
-                row = rows.get(message.id)
-                if row is None or row.claimed_by != self.worker_id:
-                    continue  # our lease lapsed and another worker owns it now
-                row.attempts = message.attempt
-                row.lease_until = None
-                if outcome.error is None:
-                    row.state, row.sent_at, row.last_error = "sent", now, None
-                    row.result = outcome.result or {}
-                    receipt = RECEIPTS.get(str(row.payload.get("receipt", "")))
-                    if receipt is not None:
-                        receipt(self._ctx(session, now), row.payload, row.result)
-                elif outcome.permanent or row.attempts >= self.max_attempts:
-                    row.state, row.last_error = "dead", outcome.error
-                    log.error("message %s dead-lettered: %s", row.id, outcome.error)
-                else:
-                    delay = backoff(
-                        row.attempts, jitter=self.rng.random(), retry_after=outcome.retry_after
-                    )
-                    row.next_attempt_at, row.last_error = now + delay, outcome.error
-                    log.warning("message %s: %s; retry in %s", row.id, outcome.error, delay)
+        return self.outbox.dispatch()
 
     # -- loop ---------------------------------------------------------------------------
     def run_once(self, max_rounds: int = 1000, stop: threading.Event | None = None) -> int:
         """Take in stored alerts, fire due timers and send due messages until none is left
         (messages queued behind one another go in successive rounds) or ``stop`` is set;
-        returns the count."""
+        returns the count. A step that raises propagates (tests and ``worker --once``)."""
         done = 0
         for _ in range(max_rounds):
             if stop is not None and stop.is_set():
@@ -304,23 +223,103 @@ class Worker:
             done += step
         return done
 
+    def round(self) -> tuple[int, str | None]:
+        """One guarded round: each step on its own, so one failing step does not stop the
+        others. Returns the work done and the first error, if any; leaves a heartbeat."""
+        done, errors = 0, []
+        steps = ["ingest_alerts", "fire_due_timers", "dispatch_outbox"]
+        if not self._handoffs_armed:
+            steps.insert(0, "arm_handoffs")
+        for name in steps:
+            try:
+                done += getattr(self, name)() or 0
+            except Exception as exc:  # the database restarting, a deadlock victim, a bug
+                log.exception("worker %s: %s failed; again next round", self.worker_id, name)
+                errors.append(f"{name}: {type(exc).__name__}: {exc}"[:2000])
+            else:
+                self._handoffs_armed |= name == "arm_handoffs"
+        error = errors[0] if errors else None
+        self._heartbeat(error)
+        return done, error
+
     def arm_handoffs(self) -> None:
         """Make sure every rotation's next hand-off has a timer (they re-arm themselves)."""
         with self.db.write() as session:
             oncall.ensure_handoff_timers(self._ctx(session, self.clock.now()))
 
-    def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        poll_seconds: float = 0.5,
+        *,
+        give_up_after: timedelta | None = None,
+    ) -> None:
+        """Work until ``stop`` is set (a stop waits for the round in hand, not the backlog).
+        Raises :class:`WorkerStuck` after ``give_up_after`` without a successful round."""
         log.info("worker %s started", self.worker_id)
+        pause = poll_seconds
         try:
-            self.arm_handoffs()
-        except OperationalError as exc:
-            log.warning("worker %s: could not arm hand-off timers: %s", self.worker_id, exc)
-        while not stop.is_set():
-            try:
-                busy = self.run_once(stop=stop)  # a stop waits for one batch, not a backlog
-            except OperationalError as exc:  # database restarting, deadlock victim, …
-                log.warning("worker %s: database error, retrying: %s", self.worker_id, exc)
-                busy = 0
-            if not busy:
-                stop.wait(poll_seconds)
+            while not stop.is_set():
+                busy, error = self.round()
+                if error is None:
+                    pause = poll_seconds
+                elif give_up_after is not None and self._stuck_for() > give_up_after:
+                    stuck = timedelta(seconds=max(1, int(self._stuck_for().total_seconds())))
+                    raise WorkerStuck(
+                        f"worker {self.worker_id}: no round has succeeded for "
+                        f"{format_duration(stuck)}; last error: {error}"
+                    )
+                else:  # back off while something is broken, up to half a minute
+                    pause = min(max(pause * 2, poll_seconds), 30.0)
+                if error is not None or not busy:
+                    stop.wait(pause)
+        finally:
+            self._stopped()
         log.info("worker %s stopped", self.worker_id)
+
+    # -- heartbeat ----------------------------------------------------------------------
+    def _stuck_for(self) -> timedelta:
+        since = self._last_progress or self._started_at or self.clock.now()
+        return self.clock.now() - since
+
+    def _heartbeat(self, error: str | None) -> None:
+        """Note the round; write it to the database when due (every few seconds, or at once
+        when the worker starts failing or recovers)."""
+        now = self.clock.now()
+        self._started_at = self._started_at or now
+        changed = (error is None) != (self._failures == 0)
+        if error is None:
+            self._last_progress, self._failures = now, 0
+        else:
+            self._failures += 1
+        if self._beat_at is not None and now - self._beat_at < BEAT_EVERY and not changed:
+            return
+        try:
+            self._write_beat(now, error)
+            self._beat_at = now
+        except Exception:  # the database is down: the beat goes stale, as it should
+            log.warning("worker %s: could not write its heartbeat", self.worker_id)
+
+    def _write_beat(self, now: datetime, error: str | None) -> None:
+        with self.db.write() as session:
+            row = session.get(WorkerHeartbeat, self.worker_id)
+            if row is None:
+                session.execute(
+                    delete(WorkerHeartbeat).where(WorkerHeartbeat.beat_at < now - FORGET_AFTER)
+                )
+                row = WorkerHeartbeat(worker_id=self.worker_id, started_at=self._started_at)
+                session.add(row)
+            row.beat_at, row.progress_at = now, self._last_progress
+            row.failures, row.stopped_at = self._failures, None
+            row.last_error = error if error is not None else row.last_error
+
+    def _stopped(self) -> None:
+        try:
+            with self.db.write() as session:
+                session.execute(
+                    update(WorkerHeartbeat)
+                    .where(WorkerHeartbeat.worker_id == self.worker_id)
+                    .values(stopped_at=self.clock.now())
+                )
+        except Exception:
+            log.warning("worker %s: could not record that it stopped", self.worker_id)

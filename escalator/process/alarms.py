@@ -13,10 +13,14 @@ against what the engine last saw of it (``seen_status``):
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import logging
+import random
+
+from sqlalchemy import func, or_, select
 
 from escalator.domain.alerts import AlertStatus
 from escalator.domain.lifecycle import ACTIVE, Status
+from escalator.domain.retry import backoff
 from escalator.process import alert as alert_stage
 from escalator.process import announce, incident_actions
 from escalator.process.context import Ctx
@@ -24,15 +28,36 @@ from escalator.process.records import record
 from escalator.store.models import Alert, Incident
 from escalator.store.upsert import claim_group
 
+log = logging.getLogger("escalator.worker")
 
-def process_pending(ctx: Ctx, *, limit: int = 500) -> int:
-    query = select(Alert).where(Alert.pending.is_(True)).order_by(Alert.id).limit(limit)
+ATTEMPTS = 5  # an alert change that cannot be judged this often is set aside with its error
+
+
+def process_pending(ctx: Ctx, *, limit: int = 500, rng: random.Random | None = None) -> int:
+    query = (
+        select(Alert)
+        .where(Alert.pending.is_(True), or_(Alert.retry_at.is_(None), Alert.retry_at <= ctx.now))
+        .order_by(Alert.id)
+        .limit(limit)
+    )
     if ctx.is_postgres:
         query = query.with_for_update(skip_locked=True)
     alerts = list(ctx.session.scalars(query).all())
     # one lock order for groups across workers: no deadlocks
     for alert in sorted(alerts, key=lambda a: (a.group_key, a.id)):
-        _judge(ctx, alert)
+        try:
+            with ctx.session.begin_nested():
+                _judge(ctx, alert)
+                alert.attempts, alert.retry_at, alert.error = 0, None, None
+        except Exception as exc:  # one alert that cannot be judged must not stop the rest
+            log.exception("alert %s (%s) could not be judged", alert.id, alert.fingerprint)
+            alert.attempts += 1
+            alert.error = f"{type(exc).__name__}: {exc}"[:2000]
+            if alert.attempts >= ATTEMPTS:
+                alert.pending, alert.retry_at = False, None  # set aside, with its error
+            else:
+                jitter = (rng or random).random()
+                alert.retry_at = ctx.now + backoff(alert.attempts, jitter=jitter)
     return len(alerts)
 
 
@@ -57,7 +82,7 @@ def _judge(ctx: Ctx, alert: Alert) -> None:
         incident = _active(ctx, alert.incident_id)
         if incident is not None:
             event = record(ctx, incident, "alert_insufficient_data", note=alert.title)
-            announce.changed(ctx, incident, event, f"alert {alert.title}: insufficient data")
+            announce.alert_changed(ctx, incident, event, alert.title, "insufficient data")
 
 
 def _fired(ctx: Ctx, alert: Alert, *, refired: bool) -> None:
@@ -86,7 +111,7 @@ def _fired(ctx: Ctx, alert: Alert, *, refired: bool) -> None:
     alert.incident_id = incident.id
     kind = "alert_refired" if refired else "alert_fired"
     event = record(ctx, incident, kind, note=alert.title, data={"fingerprint": alert.fingerprint})
-    announce.changed(ctx, incident, event, f":rotating_light: alert {alert.title} {kind[6:]}")
+    announce.alert_changed(ctx, incident, event, alert.title, kind[6:])
 
 
 def _resolved(ctx: Ctx, alert: Alert) -> None:
@@ -101,8 +126,6 @@ def _resolved(ctx: Ctx, alert: Alert) -> None:
         )
     )
     if still_firing:
-        announce.changed(
-            ctx, incident, event, f"alert {alert.title} resolved ({still_firing} still firing)"
-        )
+        announce.alert_changed(ctx, incident, event, alert.title, "resolved")
         return
     incident_actions.resolve(ctx, incident.key, note="all alerts resolved at the source")

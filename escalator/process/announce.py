@@ -2,7 +2,13 @@
 place) and its thread, and the PagerDuty alert (trigger, acknowledge, resolve).
 
 Every message is an outbox row written in the caller's transaction, with an idempotency key
-derived from the timeline event that caused it.
+derived from the timeline event that caused it. Root-message updates are coalesced: while
+one waits to be sent, a newer one replaces it. Alerts folding into an incident are told as one
+thread reply per burst ("+37 alert changes"), not one per alert.
+
+Outside text (alert titles, email subjects and bodies, forum posts, notes) is escaped for
+Slack's mrkdwn here, at the one place that renders for Slack, so that it cannot ping a
+channel (``<!channel>``) or disguise a link (``<https://evil|reset password>``).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from typing import Any
 
 from escalator.domain.lifecycle import Status
 from escalator.process.context import Ctx
-from escalator.process.records import enqueue
+from escalator.process.records import enqueue, one_line
 from escalator.store.models import Incident, TimelineEvent
 
 SLACK = "slack"
@@ -40,6 +46,11 @@ def slack_channel(ctx: Ctx, incident: Incident) -> str:
     return slack.alerts if incident.source == "alarm" else slack.support
 
 
+def mrkdwn(text: str) -> str:
+    """Slack's mrkdwn reserves &, < and >: outside text must not make a link of its own."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def summary_text(incident: Incident) -> str:
     owner = incident.owner_person or "unassigned"
     clock = ""
@@ -50,7 +61,7 @@ def summary_text(incident: Incident) -> str:
     ):
         clock = f" · :stopwatch: triage due {incident.triage_due_at:%H:%M} UTC"
     return (
-        f"{_ICON.get(incident.status, '')} *{incident.key}* {incident.title}\n"
+        f"{_ICON.get(incident.status, '')} *{incident.key}* {mrkdwn(incident.title)}\n"
         f"Status: *{incident.status}* · Stage: {incident.stage} · "
         f"Severity: {incident.severity or 'not triaged'} · Owner: {owner} ({incident.owner_role})"
         f"{clock}"
@@ -73,14 +84,16 @@ def _facts(incident: Incident) -> list[str]:
         ("url", "Link"),
     ):
         if d.get(key):
-            lines.append(f"{label}: {d[key]}")
+            lines.append(f"{label}: {mrkdwn(str(d[key]))}")
     for link in d.get("links", []) or []:
-        if isinstance(link, dict) and link.get("href"):
-            lines.append(f"<{link['href']}|{link.get('text') or link['href']}>")
+        href = str(link.get("href", "")) if isinstance(link, dict) else ""
+        if href.startswith(("http://", "https://")) and "|" not in href:
+            text = str(link.get("text") or href).replace("|", "¦")
+            lines.append(f"<{mrkdwn(href)}|{mrkdwn(text)}>")
     if d.get("attachments"):
-        lines.append("Attachments: " + ", ".join(str(a) for a in d["attachments"]))
+        lines.append("Attachments: " + mrkdwn(", ".join(str(a) for a in d["attachments"])))
     if incident.description:
-        lines.append(f"> {incident.description[:2500]}")
+        lines.append("> " + mrkdwn(incident.description[:2500]).replace("\n", "\n> "))
     return lines
 
 
@@ -96,11 +109,6 @@ def _blocks(incident: Incident, *, with_facts: bool) -> list[dict[str, Any]]:
             }
         )
     return blocks
-
-
-def mrkdwn(text: str) -> str:
-    """Slack's mrkdwn reserves &, < and >: outside text must not make a link of its own."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def direct_message(
@@ -144,40 +152,93 @@ def opened(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
             idempotency_key=f"slack:root:{incident.id}",
             payload={
                 "op": "root",
-                "text": f"{incident.key} opened: {incident.title}",
+                "text": f"{incident.key} opened: {mrkdwn(incident.title)}",
                 "blocks": _blocks(incident, with_facts=True),
             },
         )
     if incident.source == "alarm":
-        _pagerduty(ctx, incident, event, "trigger")
+        # the first page of an alarm: it leaves before any chatter, like an on-call page
+        _pagerduty(ctx, incident, event, "trigger", rank=0)
+
+
+def _update_root(ctx: Ctx, incident: Incident, event: TimelineEvent, destination: str) -> None:
+    """The root message shows the incident as it is now; a newer update replaces one that
+    has not gone out yet."""
+    enqueue(
+        ctx,
+        incident=incident,
+        channel=SLACK,
+        destination=destination,
+        subject=f"{incident.key} update",
+        idempotency_key=f"slack:update:{event.id}",
+        payload={
+            "op": "update",
+            "text": f"{incident.key} {incident.status}: {mrkdwn(incident.title)}",
+            "blocks": _blocks(incident, with_facts=True),
+        },
+        coalesce=f"slack:update:{incident.id}:{destination}",
+    )
 
 
 def changed(ctx: Ctx, incident: Incident, event: TimelineEvent, line: str) -> None:
-    """Something happened: update the root message in place and add ``line`` to its thread."""
+    """Something happened: update the root message in place and add ``line`` (plain text,
+    escaped here) to its thread."""
     if ctx.channels.slack:
         destination = slack_channel(ctx, incident)
+        _update_root(ctx, incident, event, destination)
         enqueue(
             ctx,
             incident=incident,
             channel=SLACK,
             destination=destination,
-            subject=f"{incident.key} update",
-            idempotency_key=f"slack:update:{event.id}",
-            payload={
-                "op": "update",
-                "text": f"{incident.key} {incident.status}: {incident.title}",
-                "blocks": _blocks(incident, with_facts=True),
-            },
-        )
-        enqueue(
-            ctx,
-            incident=incident,
-            channel=SLACK,
-            destination=destination,
-            subject=f"{incident.key} {line}"[:500],
+            subject=f"{incident.key} {line}",
             idempotency_key=f"slack:reply:{event.id}",
-            payload={"op": "reply", "text": line},
+            payload={"op": "reply", "text": mrkdwn(line)},
         )
+
+
+def alert_changed(
+    ctx: Ctx, incident: Incident, event: TimelineEvent, title: str, change: str
+) -> None:
+    """An alert of the incident fired, fired again or resolved: the root message is updated
+    and the thread told, as one reply per burst that counts the changes while it waits."""
+    if not ctx.channels.slack:
+        return
+    destination = slack_channel(ctx, incident)
+    _update_root(ctx, incident, event, destination)
+    new = {"op": "reply", "changes": {f"{title} {change}": 1}}
+    merged = enqueue(
+        ctx,
+        incident=incident,
+        channel=SLACK,
+        destination=destination,
+        subject=f"{incident.key} alert changes",
+        idempotency_key=f"slack:reply:{event.id}",
+        payload=_digest(new),
+        coalesce=f"slack:alerts:{incident.id}:{destination}",
+        merge=lambda old, _: _digest(
+            {**old, "changes": _add(old.get("changes", {}), new["changes"])}
+        ),
+    )
+    merged.subject = one_line(f"{incident.key} {merged.payload['text']}")
+
+
+def _add(counts: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    total = dict(counts)
+    for key, n in more.items():
+        total[key] = total.get(key, 0) + n
+    return total
+
+
+def _digest(payload: dict[str, Any]) -> dict[str, Any]:
+    """The thread reply's text from its counted changes: the most frequent five by name."""
+    changes: dict[str, int] = payload["changes"]
+    count = sum(changes.values())
+    ranked = sorted(changes.items(), key=lambda item: (-item[1], item[0]))
+    shown = ", ".join(f"{name} x{n}" if n > 1 else name for name, n in ranked[:5])
+    more = f" and {len(ranked) - 5} more" if len(ranked) > 5 else ""
+    head = "1 alert change" if count == 1 else f"+{count} alert changes"
+    return {**payload, "text": f":rotating_light: {head}: {mrkdwn(shown)}{more}"}
 
 
 def status_changed(ctx: Ctx, incident: Incident, event: TimelineEvent, before: str) -> None:
@@ -189,7 +250,7 @@ def status_changed(ctx: Ctx, incident: Incident, event: TimelineEvent, before: s
     elif incident.status == Status.RESOLVED:
         _pagerduty(ctx, incident, event, "resolve")
     elif incident.status == Status.OPEN and before == Status.RESOLVED:
-        _pagerduty(ctx, incident, event, "trigger")
+        _pagerduty(ctx, incident, event, "trigger", rank=0)
 
 
 def pagerduty_service(ctx: Ctx, incident: Incident) -> str | None:
@@ -201,7 +262,9 @@ def pagerduty_service(ctx: Ctx, incident: Incident) -> str | None:
     return "default" if ctx.channels.pagerduty_default_key else None
 
 
-def _pagerduty(ctx: Ctx, incident: Incident, event: TimelineEvent, action: str) -> None:
+def _pagerduty(
+    ctx: Ctx, incident: Incident, event: TimelineEvent, action: str, *, rank: int = 1
+) -> None:
     service = pagerduty_service(ctx, incident)
     if service is None:
         return
@@ -235,4 +298,5 @@ def _pagerduty(ctx: Ctx, incident: Incident, event: TimelineEvent, action: str) 
         subject=f"{action} {incident.key}",
         idempotency_key=f"pagerduty:{action}:{event.id}",
         payload=body,
+        rank=rank,
     )

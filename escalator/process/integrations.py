@@ -16,6 +16,11 @@ from escalator.process.errors import InvalidInput, NotFound
 from escalator.process.secrets import digest, new_secret
 from escalator.store.models import Integration
 
+
+class Revoked(Exception):
+    """The integration's secret no longer works."""
+
+
 KINDS = ("alertmanager", "cloudwatch", "grafana", "generic", "forum")
 PREFIX = "esi_"
 
@@ -71,6 +76,20 @@ def revoke(ctx: Ctx, integration_id: int) -> Integration:
         raise NotFound(f"no live integration with id {integration_id}")
     row.revoked_at = ctx.now
     return row
+
+
+def live(session: Session, ids: set[int]) -> set[int]:
+    """Which of ``ids`` are integrations that are not revoked."""
+    if not ids:
+        return set()
+    query = select(Integration.id).where(Integration.id.in_(ids), Integration.revoked_at.is_(None))
+    return set(session.scalars(query))
+
+
+def require_live(ctx: Ctx, caller: Caller) -> None:
+    """Inside the transaction that acts for ``caller``: refuse if it was revoked meanwhile."""
+    if caller.id not in live(ctx.session, {caller.id}):
+        raise Revoked(f"the integration {caller.name!r} was revoked")
 
 
 def authenticate(session: Session, secret: str) -> Caller | None:

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 
 from escalator.process.errors import NotFound
 from escalator.process.records import incident_id
-from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, TimelineEvent, Timer
+from escalator.store.models import (
+    KEY_PREFIX,
+    Alert,
+    Incident,
+    OutboxMessage,
+    TimelineEvent,
+    Timer,
+    WorkerHeartbeat,
+)
 from escalator.store.models import Page as PageRow
 
 
@@ -85,6 +93,8 @@ class Backlog:
     timers_due: int
     timers_pending: int
     outbox_by_state: dict[str, int]
+    timers_failed: int = 0
+    alerts_failed: int = 0  # alert changes set aside because judging them kept failing
 
 
 def backlog(session: Session, now: datetime) -> Backlog:
@@ -102,7 +112,33 @@ def backlog(session: Session, now: datetime) -> Backlog:
             select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
         )
     }
-    return Backlog(by_status, due or 0, pending or 0, outbox)
+    failed = session.scalar(select(func.count()).where(Timer.state == "failed"))
+    alerts_failed = session.scalar(
+        select(func.count()).where(Alert.pending.is_(False), Alert.error.is_not(None))
+    )
+    return Backlog(by_status, due or 0, pending or 0, outbox, failed or 0, alerts_failed or 0)
+
+
+def workers(session: Session) -> list[WorkerHeartbeat]:
+    """Every worker's heartbeat, running ones first."""
+    query = select(WorkerHeartbeat).order_by(
+        WorkerHeartbeat.stopped_at.is_not(None), WorkerHeartbeat.beat_at.desc()
+    )
+    return list(session.scalars(query))
+
+
+def set_aside(session: Session, limit: int = 50) -> tuple[list[Timer], list[Alert]]:
+    """Timers and alert changes the worker gave up on, newest first, with their errors."""
+    timers = session.scalars(
+        select(Timer).where(Timer.state == "failed").order_by(Timer.id.desc()).limit(limit)
+    )
+    alerts = session.scalars(
+        select(Alert)
+        .where(Alert.pending.is_(False), Alert.error.is_not(None))
+        .order_by(Alert.id.desc())
+        .limit(limit)
+    )
+    return list(timers), list(alerts)
 
 
 @dataclass(frozen=True)

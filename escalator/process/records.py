@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from escalator.domain.lifecycle import Change, IncidentState, Stage, Status
 from escalator.process.context import Ctx
@@ -94,6 +95,15 @@ def cancel_timers(ctx: Ctx, incident: Incident, kinds: tuple[str, ...] | None = 
     )
 
 
+Merge = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """A subject: one line (a header cannot hold a line break), at most ``limit`` long."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def enqueue(
     ctx: Ctx,
     *,
@@ -105,20 +115,59 @@ def enqueue(
     idempotency_key: str,
     payload: dict[str, Any] | None = None,
     rank: int = 1,
+    coalesce: str | None = None,
+    merge: Merge | None = None,
 ) -> OutboxMessage:
+    """Queue a message. With ``coalesce``, a message of that key still waiting (not being
+    sent) takes this one's subject, body and ``merge(its payload, this payload)`` instead —
+    the last of its queue only, unless ``merge`` is None (a whole-state message such as a
+    root-message update, where only the newest matters)."""
+    payload = payload or {}
+    if coalesce is not None:
+        waiting = _waiting(ctx, coalesce, tail=merge is not None)
+        if waiting is not None:
+            waiting.subject, waiting.body = one_line(subject), body
+            waiting.payload = merge(waiting.payload, payload) if merge else payload
+            return waiting
     message = OutboxMessage(
         rank=rank,
         incident_id=incident.id if incident else None,
         channel=channel,
         destination=destination,
-        subject=subject if len(subject) <= 500 else subject[:499] + "…",
+        subject=one_line(subject),
         body=body,
-        payload=payload or {},
+        payload=payload,
         idempotency_key=idempotency_key,
         state="pending",
         attempts=0,
         next_attempt_at=ctx.now,
         created_at=ctx.now,
+        coalesce_key=coalesce,
     )
     ctx.session.add(message)
     return message
+
+
+def _waiting(ctx: Ctx, key: str, *, tail: bool) -> OutboxMessage | None:
+    """The pending, unleased message of ``key`` (the newest of its queue, with ``tail``)."""
+    row = ctx.session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.coalesce_key == key,
+            OutboxMessage.state == "pending",
+            OutboxMessage.lease_until.is_(None),
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or not tail:
+        return row
+    newest = ctx.session.scalar(
+        select(func.max(OutboxMessage.id)).where(
+            OutboxMessage.state == "pending",
+            OutboxMessage.incident_id == row.incident_id,
+            OutboxMessage.channel == row.channel,
+            OutboxMessage.destination == row.destination,
+        )
+    )
+    return row if newest == row.id else None

@@ -103,6 +103,9 @@ class Timer(Base):
     fired_by: Mapped[str | None] = mapped_column(String(64))
     late_ms: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+    # a handler that raised is tried again at retry_at (with backoff), then set aside as failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    retry_at: Mapped[datetime | None]
     # timers that several processes might each schedule (a rotation's next hand-off) carry a
     # key, so that only one of them is stored
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
@@ -130,6 +133,13 @@ class OutboxMessage(Base):
             postgresql_where=text("state = 'pending'"),
             sqlite_where=text("state = 'pending'"),
         ),
+        # the unsent message a new one may be folded into (chatter is coalesced)
+        Index(
+            "ix_outbox_coalesce",
+            "coalesce_key",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -153,6 +163,9 @@ class OutboxMessage(Base):
     result: Mapped[dict[str, Any]] = mapped_column(
         default=dict
     )  # what the peer answered (Slack ts…)
+    # messages of one key that are still waiting merge into one (the latest root message
+    # update; "+37 alerts" instead of 37 thread replies)
+    coalesce_key: Mapped[str | None] = mapped_column(String(200))
 
 
 class ApiToken(Base):
@@ -216,6 +229,11 @@ class Alert(Base):
     pending: Mapped[bool] = mapped_column(Boolean, default=True)
     seen_status: Mapped[str | None] = mapped_column(String(20))  # what the engine last acted on
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # judging a change that raised is tried again at retry_at, then set aside with its error
+    # (no Python-side default: the intake's compiled upsert must not grow a parameter)
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    retry_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class AlertGroup(Base):
@@ -292,12 +310,14 @@ class Ticket(Base):
     the delivery receipt of its create message)."""
 
     __tablename__ = "tickets"
+    # keys are unique per tracker: the built-in MCT-1 and JIRA's MCT-1 are two tickets
+    __table_args__ = (UniqueConstraint("tracker", "key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), unique=True)
     tracker: Mapped[str] = mapped_column(String(16))  # builtin | jira
     project: Mapped[str] = mapped_column(String(32))
-    key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    key: Mapped[str | None] = mapped_column(String(64))
     url: Mapped[str] = mapped_column(String(500), default="")
     status: Mapped[str] = mapped_column(String(32))
     summary: Mapped[str] = mapped_column(String(500))
@@ -458,3 +478,18 @@ class SigningKey(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
+
+
+class WorkerHeartbeat(Base):
+    """One row per worker process: when it last beat and last got through a round of work.
+    ``/readyz`` fails and ``/metrics`` shows it when no worker has made progress lately."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime]
+    progress_at: Mapped[datetime | None]  # the end of the last round that raised nothing
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # rounds in a row that raised
+    last_error: Mapped[str | None] = mapped_column(Text)
+    stopped_at: Mapped[datetime | None]

@@ -328,5 +328,5 @@ def revoke_integration(
             integrations.revoke(ctx, integration_id)
     except FAILURES as exc:
         return _integrations_page(request, svc, person, code=CODES[type(exc)], error=str(exc))
-    request.app.state.intake.forget()
+    request.app.state.intake.forget(integration_id)  # after the commit
     return RedirectResponse("/integrations", status_code=303)

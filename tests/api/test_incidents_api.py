@@ -3,7 +3,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from escalator.api.server import create_app
-from escalator.app import build
+from escalator.app import Services, build
 from escalator.config.settings import Settings
 
 Auth = Callable[[str], dict[str, str]]
@@ -155,15 +155,19 @@ def test_list_filters_and_paginates(client: TestClient, auth: Auth) -> None:
     assert client.get("/api/v1/incidents?limit=0", headers=headers).status_code == 422
 
 
-def test_health_readiness_metrics_and_docs(client: TestClient, auth: Auth) -> None:
+def test_health_readiness_metrics_and_docs(client: TestClient, auth: Auth, svc: Services) -> None:
     report(client, auth)
     assert client.get("/healthz").json() == {"status": "ok"}
+    not_yet = client.get("/readyz")  # no worker has run: nothing would be paged
+    assert not_yet.status_code == 503 and "no worker is running" in not_yet.json()["detail"]
+    assert svc.worker("w1").round() == (2, None)  # the two console messages of the report
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     metrics = client.get("/metrics").text
     assert 'escalator_incidents{status="open"} 1.0' in metrics
-    assert "escalator_timers_pending 2.0" in metrics  # triage warning and deadline
-    assert 'escalator_outbox_messages{state="pending"} 2.0' in metrics
+    assert "escalator_timers_pending 4.0" in metrics  # triage warning, deadline, 2 hand-offs
+    assert 'escalator_outbox_messages{state="sent"} 2.0' in metrics
+    assert 'escalator_worker_progress_age_seconds{worker="w1"} 0.0' in metrics
     assert client.get("/docs").status_code == 200
     assert "/api/v1/incidents" in client.get("/openapi.json").json()["paths"]
 

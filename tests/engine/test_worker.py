@@ -160,22 +160,42 @@ def test_a_message_for_an_unconfigured_channel_is_dead_lettered_with_the_reason(
     assert reasons == {"no sender configured for channel 'console'"}
 
 
-def test_a_broken_handler_fails_its_timer_and_not_the_batch(
+def test_a_broken_handler_is_retried_with_backoff_then_set_aside_without_stopping_the_batch(
     svc: Services, clock: FakeClock
 ) -> None:
     first, second = report(svc), report(svc)
+    calls: list[int] = []
 
-    def explode(ctx: object, incident: object, timer: object) -> None:
-        raise RuntimeError("boom")
+    def explode(ctx: object, incident: object, timer: Timer) -> None:
+        calls.append(timer.id)
+        if timer.incident_id == 1:
+            raise RuntimeError("boom")
 
     worker = svc.worker()
     worker.handlers = {"triage.deadline": explode, "triage.warning": explode}
     clock.advance(timedelta(hours=1))
     worker.run_once()
     with svc.db.read() as s:
-        states = [(t.state, t.error) for t in s.scalars(select(Timer).order_by(Timer.id)).all()]
-    assert states == [("failed", "RuntimeError: boom")] * 4
-    assert first != second
+        rows = s.scalars(select(Timer).order_by(Timer.id)).all()
+        assert [(t.incident_id, t.state, t.attempts) for t in rows] == [
+            (1, "pending", 1),
+            (1, "pending", 1),
+            (2, "fired", 0),
+            (2, "fired", 0),
+        ], "the other incident's timers fired; the broken ones wait for their retry"
+    worker.run_once()
+    assert len(calls) == 4, "nothing is retried before its backoff"
+    for _ in range(10):
+        clock.advance(timedelta(minutes=1))
+        worker.run_once()
+    with svc.db.read() as s:
+        timers = s.scalars(select(Timer).order_by(Timer.id)).all()
+        states = [(t.state, t.attempts, t.error) for t in timers]
+        assert states[:2] == [("failed", 5, "RuntimeError: boom")] * 2
+        notes = [e.note for e in queries.timeline(s, queries.get_incident(s, first))]
+        assert sum("could not fire after 5 tries: RuntimeError: boom" in n for n in notes) == 2
+        assert queries.backlog(s, clock.now()).timers_failed == 2
+    assert len(calls) == 2 + 5 * 2 and first != second
 
 
 def test_a_stopping_worker_finishes_its_batch_not_the_backlog(

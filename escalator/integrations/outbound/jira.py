@@ -71,7 +71,7 @@ class JiraSender:
             return {"key": issue_key, "url": f"{self.url}/browse/{issue_key}"}
         key = (message.thread or {}).get("key")
         if not key:
-            raise TemporaryFailure("the ticket is not created in JIRA yet")
+            raise TemporaryFailure("the ticket is not created in JIRA yet", message_only=True)
         if op == "comment":
             jira.add_comment(key, payload["body"])
             return {"key": key}

@@ -71,7 +71,9 @@ class SlackSender:
             return {"channel": reply["channel"], "ts": reply["ts"]}
         root = message.thread
         if not root or "ts" not in root:
-            raise TemporaryFailure("the incident's root Slack message is not posted yet")
+            raise TemporaryFailure(
+                "the incident's root Slack message is not posted yet", message_only=True
+            )
         if op == "update":
             self.client.chat_update(
                 channel=root["channel"],

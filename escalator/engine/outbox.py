@@ -1,0 +1,283 @@
+"""Delivering the outbox: claim the heads of due queues, send each destination's messages in
+order, record every outcome as it comes.
+
+Order and fairness:
+
+* A queue is one incident's messages to one channel and destination. Only its oldest pending
+  message (its head) may be sent, so a Slack root message precedes its updates and a
+  PagerDuty trigger precedes its acknowledge and resolve. Heads are found over the whole due
+  set (``NOT EXISTS`` an elder in the queue, on the partial queue index), not among the oldest
+  few hundred rows: a noisy incident holds back its own queue and no other.
+* Pages (rank 0) are claimed before chatter (rank 1); within a rank, oldest first.
+* The messages claimed for one destination are sent one after the other, in order; different
+  destinations go at once. When a destination fails (down, 429), everything queued for it
+  waits with the failed message until its retry time, then leaves in the order it was made —
+  instead of each message drawing its own jittered backoff and overtaking the others.
+* A message that must wait alone (a Slack reply before its root is posted) does not hold
+  back its destination.
+
+Delivery is at least once. Each outcome is recorded as soon as its send returns, so a worker
+killed mid-batch re-sends only what was in flight (at most one message per destination);
+the idempotency key travels with every try (PagerDuty ``dedup_key``, a JIRA label, Slack
+message metadata looked up before a retried post, a stable email Message-ID).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from escalator.domain.retry import backoff
+from escalator.engine.handlers import RECEIPTS
+from escalator.engine.ratelimit import RateLimiter
+from escalator.engine.senders import Outgoing, PermanentFailure, Sender, TemporaryFailure
+from escalator.process.context import Ctx
+from escalator.store.db import Database
+from escalator.store.models import OutboxMessage
+
+log = logging.getLogger("escalator.worker")
+
+LEASE = timedelta(seconds=60)
+LEASE_MARGIN = timedelta(seconds=15)  # a send is not started this close to its lease's end
+Destination = tuple[str, str]  # (channel, destination)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message: Outgoing
+    error: str | None = None
+    permanent: bool = False
+    retry_after: timedelta | None = None
+    result: dict[str, Any] | None = None
+    message_only: bool = False  # the failure is this message's, not its destination's
+    deferred: bool = False  # not tried: its destination failed on an earlier message
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime],
+        senders: Mapping[str, Sender],
+        worker_id: str,
+        ctx_for: Callable[[Session, datetime], Ctx],
+        batch: int,
+        max_attempts: int,
+        rng: random.Random,
+        concurrency: int,
+        rate_limits: bool,
+    ) -> None:
+        self.db = db
+        self.now = clock
+        self.senders = senders
+        self.worker_id = worker_id
+        self.ctx_for = ctx_for
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.rng = rng
+        self.rate_limits = rate_limits
+        self.limiter = RateLimiter()
+        # destinations that failed or are over their rate, and until when they wait
+        self.paused: dict[Destination, datetime] = {}
+        self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="send")
+
+    def dispatch(self) -> int:
+        """Claim one batch of queue heads, send them, record each outcome; returns how many
+        were claimed."""
+        claimed, lease_until = self._claim()
+        if not claimed:
+            return 0
+        groups: dict[Destination, list[Outgoing]] = {}
+        for message in claimed:
+            groups.setdefault((message.channel, message.destination), []).append(message)
+        results: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
+        for group in groups.values():
+            self.pool.submit(self._send_group, group, lease_until, results)
+        running = len(groups)
+        while running:
+            ready = [results.get()]
+            while True:  # record everything that has come back by now, in one transaction
+                try:
+                    ready.append(results.get_nowait())
+                except queue.Empty:
+                    break
+            running -= ready.count(None)
+            self._record([outcome for outcome in ready if outcome is not None])
+        return len(claimed)
+
+    # -- claim --------------------------------------------------------------------------
+    def _claim(self) -> tuple[list[Outgoing], datetime]:
+        now = self.now()
+        self.paused = {key: until for key, until in self.paused.items() if until > now}
+        elder = aliased(OutboxMessage)
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.state == "pending",
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+                ~exists().where(
+                    elder.state == "pending",
+                    elder.incident_id == OutboxMessage.incident_id,
+                    elder.channel == OutboxMessage.channel,
+                    elder.destination == OutboxMessage.destination,
+                    elder.id < OutboxMessage.id,
+                ),
+                *[
+                    ~and_(OutboxMessage.channel == channel, OutboxMessage.destination == to)
+                    for channel, to in self.paused
+                ],
+            )
+            .order_by(OutboxMessage.rank, OutboxMessage.id)
+            .limit(self.batch)
+            # walk the claim index in order and stop, rather than sort every due row
+            .with_hint(OutboxMessage, "INDEXED BY ix_outbox_claim", "sqlite")
+        )
+        if self.db.is_postgres:
+            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        lease_until = now + LEASE
+        claimed = []
+        with self.db.write() as session:
+            for row in session.scalars(query).all():
+                key = (row.channel, row.destination)
+                if key in self.paused:
+                    continue
+                sender = self.senders.get(row.channel)
+                per_minute = getattr(sender, "per_minute", None) if self.rate_limits else None
+                wait = self.limiter.take(key, per_minute, now)
+                if wait:  # over the destination's rate: it waits, no attempt is spent
+                    self.paused[key] = now + wait
+                    continue
+                row.lease_until, row.claimed_by = lease_until, self.worker_id
+                row.attempts += 1  # a try that is never recorded still counts: see _find
+                claimed.append(self._outgoing(session, row, getattr(sender, "threads", False)))
+        return claimed, lease_until
+
+    def _outgoing(self, session: Session, row: OutboxMessage, threads: bool) -> Outgoing:
+        thread = None
+        if threads and row.incident_id is not None:
+            thread = session.scalar(
+                select(OutboxMessage.result)
+                .where(
+                    OutboxMessage.incident_id == row.incident_id,
+                    OutboxMessage.channel == row.channel,
+                    OutboxMessage.destination == row.destination,
+                    OutboxMessage.state == "sent",
+                )
+                .order_by(OutboxMessage.id)
+                .limit(1)
+            )
+        return Outgoing(
+            row.id,
+            row.channel,
+            row.destination,
+            row.subject,
+            row.body,
+            row.payload,
+            row.idempotency_key,
+            row.attempts,
+            thread,
+        )
+
+    # -- send ---------------------------------------------------------------------------
+    def _send_group(
+        self,
+        group: list[Outgoing],
+        lease_until: datetime,
+        results: queue.SimpleQueue[Outcome | None],
+    ) -> None:
+        """One destination's messages, in order; a failing destination stops the rest."""
+        try:
+            for index, message in enumerate(group):
+                if self.now() > lease_until - LEASE_MARGIN:
+                    # too slow to finish inside our lease: hand the rest back untried
+                    outcome = Outcome(message, deferred=True)
+                else:
+                    outcome = self._send(message)
+                results.put(outcome)
+                if outcome.deferred or (
+                    outcome.error and not outcome.permanent and not outcome.message_only
+                ):
+                    for rest in group[index + 1 :]:
+                        results.put(Outcome(rest, deferred=True))
+                    return
+        finally:
+            results.put(None)
+
+    def _send(self, message: Outgoing) -> Outcome:
+        sender = self.senders.get(message.channel)
+        if sender is None:
+            return Outcome(message, f"no sender configured for channel {message.channel!r}", True)
+        try:
+            return Outcome(message, result=sender.send(message))
+        except TemporaryFailure as exc:
+            return Outcome(
+                message, str(exc), retry_after=exc.retry_after, message_only=exc.message_only
+            )
+        except PermanentFailure as exc:
+            return Outcome(message, str(exc), True)
+        except Exception as exc:  # unknown failures are retried, and shown
+            return Outcome(message, f"{type(exc).__name__}: {exc}")
+
+    # -- record -------------------------------------------------------------------------
+    def _record(self, outcomes: list[Outcome]) -> None:
+        """Write a set of outcomes in one transaction."""
+        if not outcomes:
+            return
+        now = self.now()
+        with self.db.write() as session:
+            ids = [outcome.message.id for outcome in outcomes]
+            rows = {
+                r.id: r
+                for r in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+            }
+            for outcome in outcomes:
+                row = rows.get(outcome.message.id)
+                if row is None or row.claimed_by != self.worker_id or row.state != "pending":
+                    continue  # our lease lapsed and another worker owns it now
+                row.lease_until = None
+                if outcome.deferred:
+                    row.attempts -= 1  # never tried
+                elif outcome.error is None:
+                    self._sent(session, row, outcome, now)
+                else:
+                    self._failed(row, outcome, now)
+
+    def _sent(self, session: Session, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
+        receipt = RECEIPTS.get(str(row.payload.get("receipt", "")))
+        try:
+            with session.begin_nested():
+                row.state, row.sent_at, row.last_error = "sent", now, None
+                row.result = outcome.result or {}
+                if receipt is not None:
+                    receipt(self.ctx_for(session, now), row.payload, row.result)
+        except Exception as exc:  # what the answer means could not be stored: ask again
+            log.exception("message %s: recording its receipt failed", row.id)
+            error = f"delivered, but recording the answer failed: {type(exc).__name__}: {exc}"
+            self._failed(row, Outcome(outcome.message, error, message_only=True), now)
+
+    def _failed(self, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
+        row.last_error = outcome.error
+        if outcome.permanent or row.attempts >= self.max_attempts:
+            row.state = "dead"
+            log.error("message %s dead-lettered: %s", row.id, outcome.error)
+            return
+        delay = backoff(row.attempts, jitter=self.rng.random(), retry_after=outcome.retry_after)
+        row.next_attempt_at = now + delay
+        if not outcome.message_only:  # the destination waits with it, and keeps its order
+            key = (row.channel, row.destination)
+            self.paused[key] = max(self.paused.get(key, now), row.next_attempt_at)
+        log.warning("message %s: %s; retry in %s", row.id, outcome.error, delay)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
