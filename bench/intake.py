@@ -26,9 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib import resources
 from pathlib import Path
 
 import httpx2 as httpx
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -95,12 +97,26 @@ def wrk(url: str, fmt: str, alerts: int, seconds: int, connections: int) -> dict
     }
 
 
+def unthrottled_process(tmp: Path) -> Path:
+    """The default process, with the bench's integration let past intake flood control."""
+    defaults = resources.files("escalator.defaults")
+    spec = yaml.safe_load((defaults / "default-process.yaml").read_text())
+    spec["playbooks"]["directory"] = str(defaults / "playbooks")
+    spec["intake"]["rate_limit"]["integrations"] = {
+        "bench": {"per_second": 1_000_000, "burst": 1_000_000}
+    }
+    path = tmp / "process.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
 def escalator_server(
     tmp: Path, port: int, *, worker: bool, extra: dict[str, str]
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "ESCALATOR_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+        "ESCALATOR_PROCESS_FILE": str(unthrottled_process(tmp)),
         "ESCALATOR_PORT": str(port),
         "ESCALATOR_RUN_WORKER": "true" if worker else "false",
         "ESCALATOR_WORKER_POLL_SECONDS": "0.05",

@@ -22,6 +22,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from escalator.api.flood import FloodGate
 from escalator.api.group_commit import GroupCommitter
 from escalator.api.problems import MEDIA_TYPE, problem
 from escalator.app import Services
@@ -49,6 +50,7 @@ _PROBLEMS = {
         413: "body over the size limit",
         415: "wrong content type",
         422: "a payload, or every alert in it, that cannot be used",
+        429: "this integration is over its rate limit; retry after Retry-After seconds",
     }.items()
 }
 
@@ -178,6 +180,9 @@ async def receive(kind: str, request: Request) -> Response:
             f"this secret belongs to the {caller.kind} integration {caller.name!r}; "
             f"post to /api/v1/intake/{caller.kind}",
         )
+    flood: FloodGate = request.app.state.flood
+    if (refused := flood.refuse(caller)) is not None:
+        return refused
     allowed = SNS_TYPES if kind == "cloudwatch" else JSON_TYPES
     if not _content_type_ok(request, allowed):
         return problem(415, "Unsupported media type", f"send Content-Type: {' or '.join(allowed)}")

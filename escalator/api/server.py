@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from escalator import __version__
 from escalator.api import admin, health, incidents, logs, oncall, problems, triage
+from escalator.api.flood import FloodGate
 from escalator.api.intake import Intake
 from escalator.api.intake import router as intake_router
 from escalator.app import Services
@@ -64,6 +65,7 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
         stop = threading.Event()
         thread = None
         app.state.intake = Intake(svc)
+        app.state.flood = FloodGate(svc.process.spec.intake.rate_limit, svc.clock)
         smtp = email_receiver(svc) if svc.settings.inbound_smtp_port else None
         if smtp:
             smtp.start()

@@ -19,6 +19,7 @@ import uvicorn
 
 from escalator.api.server import create_app
 from escalator.cli.admin import integration_app, messages_app, token_app
+from escalator.cli.backup import backup, restore
 from escalator.cli.common import AsPerson, acting, err, fail, out, services
 from escalator.cli.incidents import incidents_app
 from escalator.cli.oncall import oncall_app
@@ -36,6 +37,8 @@ app.add_typer(oncall_app, name="oncall")
 app.add_typer(integration_app, name="integration")
 app.add_typer(messages_app, name="messages")
 app.command()(triage)
+app.command()(backup)
+app.command()(restore)
 
 
 @app.command()

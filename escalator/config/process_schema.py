@@ -172,8 +172,47 @@ class Service(Strict):
     slack_channel: str | None = None
 
 
+def _per_second(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e9:
+        return float(value)
+    raise ValueError(
+        f"per_second {value!r} is not a rate: write how many posts a second an integration "
+        "may make on average, a number above 0 like 50 or 0.5"
+    )
+
+
+def _burst(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value < 10**9:
+        return value
+    raise ValueError(
+        f"burst {value!r} is not a burst: write how many posts an integration may make at "
+        "once, a whole number of at least 1 like 200"
+    )
+
+
+class RateLimit(Strict):
+    per_second: Annotated[float, BeforeValidator(_per_second)] = 50.0
+    burst: Annotated[int, BeforeValidator(_burst)] = 200
+
+
+class IntakeRateLimit(RateLimit):
+    # by integration name: sources allowed more (or less) than the rate above
+    integrations: dict[str, RateLimit] = {}
+
+    def for_integration(self, name: str) -> RateLimit:
+        """The limit for the integration called ``name``; what its override leaves out is
+        the general limit's."""
+        override = self.integrations.get(name)
+        given = override.model_dump(include=override.model_fields_set) if override else {}
+        return RateLimit(
+            per_second=given.get("per_second", self.per_second),
+            burst=given.get("burst", self.burst),
+        )
+
+
 class Intake(Strict):
     group_by: list[str] = ["alertname", "service"]
+    rate_limit: IntakeRateLimit = IntakeRateLimit()
 
 
 class Playbooks(Strict):

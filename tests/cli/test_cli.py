@@ -5,6 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from escalator.cli import app
+from escalator.config.process_loader import default_process_text
 from tests.unit.test_process_file import THREE_MISTAKES
 
 runner = CliRunner()
@@ -29,6 +30,18 @@ def test_check_passes_the_default_and_names_every_mistake(tmp_path: Path) -> Non
     assert "3 problems" in result.stderr
     for line in (7, 10, 14):
         assert f"{bad}:{line}:" in result.stderr
+
+
+def test_check_names_a_bad_intake_rate_limit_with_its_line(tmp_path: Path) -> None:
+    text = default_process_text()
+    line = text.splitlines().index("    per_second: 50") + 1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("    per_second: 50\n", "    per_second: lots\n"))
+    result = runner.invoke(app, ["check", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:{line}: intake.rate_limit.per_second: per_second 'lots' is not a rate" in (
+        result.stderr
+    )
 
 
 def test_commands_refuse_to_start_on_a_bad_process_file(

@@ -137,3 +137,43 @@ def test_broken_sections_are_reported_never_crash(changes: list[tuple[str, objec
     with pytest.raises(ProcessFileError) as err:
         parse_process(yaml.safe_dump(data))
     assert all(p.line >= 1 for p in err.value.problems)
+
+
+def test_intake_rate_limits_default_and_take_overrides_by_integration_name() -> None:
+    limits = load_process().spec.intake.rate_limit
+    assert (limits.per_second, limits.burst, limits.integrations) == (50.0, 200, {})
+    text = default_process_text().replace(
+        "    integrations: {}",
+        "    integrations: {big-prometheus: {burst: 1000}, slow-script: {per_second: 0.5}}",
+    )
+    assert text != default_process_text()
+    limits = parse_process(text).spec.intake.rate_limit
+    big, slow, other = (
+        limits.for_integration(name) for name in ("big-prometheus", "slow-script", "other")
+    )
+    assert (big.per_second, big.burst) == (50.0, 1000), "what an override leaves out is general"
+    assert (slow.per_second, slow.burst) == (0.5, 200)
+    assert (other.per_second, other.burst) == (50.0, 200)
+
+
+def test_bad_intake_rate_limits_are_named_with_their_lines() -> None:
+    text = default_process_text()
+    start = text.splitlines().index("  rate_limit:") + 1  # its first line, 1-based
+    bad = text.replace("    per_second: 50\n", "    per_second: -5\n").replace(
+        "    burst: 200\n", "    burst: 0.5\n"
+    )
+    bad = bad.replace("    integrations: {}", "    integrations: {x: {burst: 0, speed: 9}}")
+    with pytest.raises(ProcessFileError) as err:
+        parse_process(bad, filename="p.yaml")
+    found = {(p.line, p.path) for p in err.value.problems}
+    assert found == {
+        (start + 1, "intake.rate_limit.per_second"),
+        (start + 2, "intake.rate_limit.burst"),
+        (start + 3, "intake.rate_limit.integrations.x.burst"),
+        (start + 3, "intake.rate_limit.integrations.x.speed"),
+    }
+    message = str(err.value)
+    assert (
+        f"p.yaml:{start + 1}: intake.rate_limit.per_second: per_second -5 is not a rate" in message
+    )
+    assert "a number above 0 like 50" in message and "a whole number of at least 1" in message
