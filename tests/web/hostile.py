@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-
-from fastapi.testclient import TestClient
+from typing import Any, Protocol
 
 from escalator.app import Services
 from escalator.integrations.inbound.email import parse_email
@@ -25,7 +24,11 @@ def hostile_email() -> bytes:
     return bytes(mail)
 
 
-def open_hostile_incidents(svc: Services, client: TestClient) -> None:
+class Poster(Protocol):
+    def post(self, url: str, **kwargs: Any) -> Any: ...
+
+
+def open_hostile_incidents(svc: Services, client: Poster) -> None:
     """INC-1 from an alarm posted to generic intake, INC-2 from an email; both carry markup."""
     with svc.unit_of_work("dinesh") as ctx:
         _, secret = integrations.create(ctx, kind="generic", name="hostile")
