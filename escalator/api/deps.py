@@ -15,8 +15,6 @@ from escalator.app import Services
 from escalator.process import tokens
 from escalator.process.context import Ctx
 
-COOKIE = "escalator_token"
-
 _bearer = HTTPBearer(auto_error=False, description="An API token from `escalator token create`")
 
 
@@ -36,19 +34,13 @@ def read_session(svc: ServicesDep) -> Iterator[Session]:
 ReadSession = Annotated[Session, Depends(read_session, scope="function")]
 
 
-def token_from(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
-    if credentials is not None:
-        return credentials.credentials
-    return request.cookies.get(COOKIE)
-
-
 def current_person(
-    request: Request,
     svc: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
-    """The person whose token came with the request (Bearer header, or the console's cookie)."""
-    token = token_from(request, credentials)
+    """The person whose API token came with the request as a Bearer header (never the
+    console's cookie: that opens console pages only)."""
+    token = credentials.credentials if credentials else None
     if not token:
         raise HTTPException(
             401,

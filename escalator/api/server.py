@@ -12,10 +12,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from escalator import __version__
-from escalator.api import admin, health, incidents, logs, oncall, problems, triage
+from escalator.api import admin, health, incidents, logs, oncall, problems, sessions, triage
 from escalator.api.flood import FloodGate
 from escalator.api.intake import Intake
 from escalator.api.intake import router as intake_router
+from escalator.api.security_headers import SecurityHeaders
 from escalator.app import Services
 from escalator.engine.worker import Worker
 from escalator.integrations.inbound.email import InboundEmail
@@ -23,6 +24,7 @@ from escalator.integrations.inbound.smtp_listener import SmtpListener
 from escalator.process import customer
 from escalator.web import oncall as web_oncall
 from escalator.web import routes as web
+from escalator.web import sessions as web_sessions
 from escalator.web import triage as web_triage
 
 log = logging.getLogger("escalator.server")
@@ -95,6 +97,10 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = svc
+    app.add_middleware(
+        SecurityHeaders,
+        docs_paths=(app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url),
+    )
     problems.install(app)
     app.add_exception_handler(web.NotSignedIn, web.to_login)
     app.include_router(intake_router)  # first: the hot path matches without scanning the rest
@@ -103,8 +109,10 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(triage.router)
     app.include_router(oncall.router)
     app.include_router(admin.router)
+    app.include_router(sessions.router)
     app.include_router(web_triage.router)
     app.include_router(web_oncall.router)
+    app.include_router(web_sessions.router)
     app.include_router(web.router)
     static = resources.files("escalator.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

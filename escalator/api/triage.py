@@ -8,15 +8,22 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
+from escalator.api import downloads
 from escalator.api.deps import Person, ReadSession, Work
 from escalator.api.incidents import ERRORS
 from escalator.api.schemas import IncidentOut, NoteIn
 from escalator.domain.severity import Answers
-from escalator.process import assessment, incident_actions, playbooks, related, report, triage_view
-from escalator.process.errors import NotFound
+from escalator.process import (
+    assessment,
+    evidence,
+    incident_actions,
+    playbooks,
+    related,
+    report,
+    triage_view,
+)
 from escalator.process.queries import get_incident
 from escalator.process.records import load
-from escalator.store.models import Attachment
 
 router = APIRouter(prefix="/api/v1", tags=["triage"])
 
@@ -211,20 +218,7 @@ def upload(
 
 @router.get("/incidents/{key}/evidence/files/{file_id}", responses=ERRORS)
 def download(key: str, file_id: int, session: ReadSession, _: Person) -> Response:
-    view = triage_view.load(session, key, with_related=False)
-    row = session.get(Attachment, file_id)
-    if row is None or row.incident_id != view.incident.id:
-        raise NotFound(f"no file {file_id} on {key}")
-    safe = row.filename.replace('"', "")
-    return Response(
-        row.data,
-        media_type=row.content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{safe}"',
-            "X-Content-Type-Options": "nosniff",
-            "ETag": row.sha256,
-        },
-    )
+    return downloads.download(evidence.stored_file(session, key, file_id))
 
 
 @router.post("/incidents/{key}/assessments", response_model=VerdictOut, responses=ERRORS)

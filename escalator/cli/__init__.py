@@ -18,7 +18,7 @@ import typer
 import uvicorn
 
 from escalator.api.server import create_app
-from escalator.cli.admin import integration_app, messages_app, token_app
+from escalator.cli.admin import integration_app, messages_app, session_app, token_app
 from escalator.cli.backup import backup, restore
 from escalator.cli.common import AsPerson, acting, err, fail, out, services
 from escalator.cli.incidents import incidents_app
@@ -32,6 +32,7 @@ from escalator.store import migrate as migrations
 
 app = typer.Typer(help="Escalator: run your support escalation process.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(session_app, name="session")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(oncall_app, name="oncall")
 app.add_typer(integration_app, name="integration")

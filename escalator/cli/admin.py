@@ -1,4 +1,4 @@
-"""``escalator token|integration|messages …``: credentials and the outbox."""
+"""``escalator token|session|integration|messages …``: credentials and the outbox."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ import typer
 from rich.table import Table
 
 from escalator.api.admin import MessageOut
+from escalator.api.sessions import SessionOut
 from escalator.cli.common import AsJson, AsPerson, acting, err, fail, out, services
-from escalator.process import integrations, messages, queries, tokens
+from escalator.process import console_sessions, integrations, messages, queries, tokens
 from escalator.process.errors import InvalidInput, NotFound
 
 token_app = typer.Typer(help="API tokens for people.", no_args_is_help=True)
+session_app = typer.Typer(
+    help="Console sessions: the browsers a person is signed in on.", no_args_is_help=True
+)
 integration_app = typer.Typer(
     help="Sources allowed to post alarms and reports.", no_args_is_help=True
 )
@@ -67,6 +71,41 @@ def token_revoke(token_id: int) -> None:
     except NotFound as exc:
         fail(str(exc))
     err.print(f"token {token_id} revoked")
+
+
+@session_app.command("list")
+def session_list(person: AsPerson, as_json: AsJson = False) -> None:
+    """Your console sessions, newest first (never their secrets)."""
+    svc = services()
+    if svc.process.person(person) is None:
+        fail(f"--as {person!r} is not a person in the process file", 2)
+    limits = console_sessions.Limits.of(svc.settings)
+    now = svc.clock.now()
+    with svc.db.read() as session:
+        items = [SessionOut.of(r, limits, now) for r in console_sessions.list_for(session, person)]
+    if as_json:
+        print(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
+        return
+    table = Table("id", "browser", "signed in", "last used", "ends", "state")
+    for i in items:
+        ends = i.revoked_at if i.revoked_at else i.expires_at
+        table.add_row(
+            str(i.id),
+            i.user_agent,
+            str(i.created_at)[:19],
+            str(i.last_seen_at)[:19],
+            str(ends)[:19],
+            i.state,
+        )
+    out.print(table)
+
+
+@session_app.command("revoke")
+def session_revoke(session_id: int, person: AsPerson) -> None:
+    """Sign one of your browsers out."""
+    with acting(services(), person) as ctx:
+        console_sessions.revoke(ctx, session_id, person=person)
+    err.print(f"console session {session_id} revoked")
 
 
 @integration_app.command("add")

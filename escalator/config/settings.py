@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         default="", description="Base URL people reach the console at, for links in messages."
     )
     cookie_secure: bool = False
+    console_session_idle_hours: float = Field(
+        default=12, gt=0, description="A console session unused for this long is signed out."
+    )
+    console_session_max_days: float = Field(
+        default=30, gt=0, description="A console session ends this long after sign-in, used or not."
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Signs acknowledgement links and calendar feeds; without it a random key "

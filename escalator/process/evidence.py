@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+from sqlalchemy.orm import Session
+
 from escalator.process.context import Ctx
+from escalator.process.errors import NotFound
+from escalator.process.queries import get_incident
 from escalator.process.records import record
 from escalator.store.models import Attachment, Incident
 
@@ -40,4 +44,13 @@ def attach(
         created_by=ctx.actor,
     )
     ctx.session.add(row)
+    return row
+
+
+def stored_file(session: Session, key: str, file_id: int) -> Attachment:
+    """A file kept with incident ``key``."""
+    incident = get_incident(session, key)
+    row = session.get(Attachment, file_id)
+    if row is None or row.incident_id != incident.id:
+        raise NotFound(f"no file {file_id} on {key}")
     return row

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from escalator.process.context import Ctx
 from escalator.process.errors import InvalidInput, NotFound
 from escalator.process.secrets import digest, new_secret
-from escalator.store.models import ApiToken
+from escalator.store.models import ApiToken, ConsoleSession
 
 PREFIX = "esc_"
 
@@ -41,13 +41,18 @@ def create(ctx: Ctx, *, person: str, name: str = "") -> NewToken:
     return NewToken(row.id, person, secret.value)
 
 
-def authenticate(session: Session, token: str) -> str | None:
-    """The person a live token belongs to, or None."""
+def live_token(session: Session, token: str) -> ApiToken | None:
+    """The row of a token that is not revoked, or None."""
     if not token.startswith(PREFIX):
         return None
-    row = session.scalars(
+    return session.scalars(
         select(ApiToken).where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None))
     ).one_or_none()
+
+
+def authenticate(session: Session, token: str) -> str | None:
+    """The person a live token belongs to, or None."""
+    row = live_token(session, token)
     return row.person if row else None
 
 
@@ -63,3 +68,9 @@ def revoke(ctx: Ctx, token_id: int, *, at: datetime | None = None) -> None:
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound(f"no live token with id {token_id}")
+    # the console sessions signed in with it end with it
+    ctx.session.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.token_id == token_id, ConsoleSession.revoked_at.is_(None))
+        .values(revoked_at=at or ctx.now)
+    )

@@ -183,6 +183,22 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class ConsoleSession(Base):
+    """A signed-in browser: the console's cookie carries its secret (kept as a SHA-256), never
+    the API token it was opened with. It ends when revoked, when idle too long, or at its cap."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person: Mapped[str] = mapped_column(String(64), index=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]  # written at most once a minute
+    revoked_at: Mapped[datetime | None]
+
+
 class Integration(Base):
     """A source allowed to post to an intake endpoint; its secret is kept as a SHA-256."""
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from escalator.api.deps import COOKIE, ServicesDep
+from escalator.api.deps import ServicesDep
 from escalator.app import Services
 from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import IllegalTransition, Status
@@ -18,6 +18,7 @@ from escalator.domain.permissions import Forbidden, check_action
 from escalator.domain.roles import ROLES
 from escalator.process import (
     alert,
+    console_sessions,
     escalation,
     incident_actions,
     integrations,
@@ -27,7 +28,10 @@ from escalator.process import (
 )
 from escalator.process.errors import InvalidInput, NotFound
 from escalator.process.integrations import KINDS
+from escalator.store.models import ConsoleSession
 
+COOKIE = "escalator_session"  # a console session's secret, never an API token
+OLD_COOKIE = "escalator_token"  # held the API token itself, before console sessions
 templates = Jinja2Templates(directory=str(resources.files("escalator.web") / "templates"))
 router = APIRouter(include_in_schema=False)
 
@@ -48,12 +52,25 @@ class NotSignedIn(Exception):
     """Raised by :func:`viewer`; the app answers with a redirect to the sign-in page."""
 
 
-def _signed_in(request: Request, svc: Services) -> str | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
+def _background(request: Request) -> bool:
+    """htmx's live refresh: it keeps a page current, but is not someone using the console."""
+    return request.method == "GET" and request.headers.get("HX-Request") == "true"
+
+
+def _signed_in(request: Request, svc: Services) -> ConsoleSession | None:
+    """The live console session of the request's cookie; marks it used (once a minute)."""
+    secret = request.cookies.get(COOKIE)
+    if not secret:
         return None
+    now = svc.clock.now()
     with svc.db.read() as session:
-        return tokens.authenticate(session, token)
+        row = console_sessions.find_live(
+            session, secret, now, console_sessions.Limits.of(svc.settings)
+        )
+    if row is not None and console_sessions.is_stale(row, now) and not _background(request):
+        with svc.db.write() as session:
+            console_sessions.touch(session, row.id, now)
+    return row
 
 
 def render(
@@ -73,17 +90,21 @@ def _to_login() -> RedirectResponse:
 
 
 def viewer(request: Request, svc: ServicesDep) -> str:
-    """The signed-in person of a console page."""
-    person = _signed_in(request, svc)
-    if person is None:
+    """The signed-in person of a console page (``request.state.console_session``: the id of
+    their session)."""
+    row = _signed_in(request, svc)
+    if row is None:
         raise NotSignedIn()
-    return person
+    request.state.console_session = row.id
+    return row.person
 
 
 Viewer = Annotated[str, Depends(viewer)]
 
 
-async def to_login(_: Request, __: Exception) -> Response:
+async def to_login(request: Request, __: Exception) -> Response:
+    if request.headers.get("HX-Request") == "true":  # a live refresh: send the whole page
+        return Response(status_code=401, headers={"HX-Redirect": "/login"})
     return _to_login()
 
 
@@ -99,9 +120,16 @@ def login_form(request: Request) -> HTMLResponse:
 
 @router.post("/login")
 def login(request: Request, svc: ServicesDep, token: Annotated[str, Form()] = "") -> Response:
-    with svc.db.read() as session:
-        person = tokens.authenticate(session, token.strip())
-    if person is None:
+    """Sign in with an API token; the cookie then carries a new console session's secret."""
+    token = token.strip()
+    with svc.db.read() as session:  # a wrong token takes no write lock
+        known = tokens.live_token(session, token) is not None
+    opened = None
+    if known:
+        with svc.unit_of_work("console") as ctx:
+            agent = request.headers.get("user-agent", "")
+            opened = console_sessions.open_session(ctx, token=token, user_agent=agent)
+    if opened is None:
         return render(
             request,
             "login.html",
@@ -113,20 +141,31 @@ def login(request: Request, svc: ServicesDep, token: Annotated[str, Form()] = ""
     response = RedirectResponse("/incidents", status_code=303)
     response.set_cookie(
         COOKIE,
-        token.strip(),
+        opened.secret,
         httponly=True,
         samesite="strict",
         secure=svc.settings.cookie_secure,
-        max_age=30 * 86400,
+        max_age=int(console_sessions.Limits.of(svc.settings).absolute.total_seconds()),
+    )
+    response.delete_cookie(OLD_COOKIE, httponly=True, samesite="strict")
+    return response
+
+
+def signed_out(response: Response, svc: Services) -> Response:
+    """``response`` with the session cookie removed."""
+    response.delete_cookie(
+        COOKIE, httponly=True, samesite="strict", secure=svc.settings.cookie_secure
     )
     return response
 
 
 @router.post("/logout")
-def logout() -> Response:
-    response = _to_login()
-    response.delete_cookie(COOKIE)
-    return response
+def logout(request: Request, svc: ServicesDep) -> Response:
+    secret = request.cookies.get(COOKIE)
+    if secret:
+        with svc.unit_of_work("console") as ctx:
+            console_sessions.sign_out(ctx, secret)
+    return signed_out(_to_login(), svc)
 
 
 @router.get("/incidents")
@@ -269,8 +308,19 @@ def _messages_page(
 ) -> Response:
     with svc.db.read() as session:
         rows = queries.messages(session, state=state or None, limit=200)
+        failed_timers, failed_alerts = queries.set_aside(session)
     template = "_message_rows.html" if request.headers.get("HX-Request") else "messages.html"
-    return render(request, template, person, code=code, messages=rows, state=state, error=error)
+    return render(
+        request,
+        template,
+        person,
+        code=code,
+        messages=rows,
+        state=state,
+        error=error,
+        failed_timers=failed_timers,
+        failed_alerts=failed_alerts,
+    )
 
 
 @router.post("/messages/{message_id}/retry")

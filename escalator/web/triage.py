@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+from escalator.api import downloads
 from escalator.api.deps import ServicesDep
 from escalator.app import Services
 from escalator.domain.severity import BUSINESS_IMPACTS, LEVELS, USER_IMPACTS, Answers
-from escalator.process import assessment, playbooks, related, report, triage_view
+from escalator.process import assessment, evidence, playbooks, related, report, triage_view
 from escalator.process.context import Ctx
 from escalator.process.records import load
 from escalator.web.routes import CODES, FAILURES, Viewer, render, time_left
@@ -60,6 +61,20 @@ def page(request: Request, svc: ServicesDep, person: Viewer, key: str) -> Respon
         return _show(request, svc, person, key)
     except FAILURES as exc:
         return render(request, "error.html", person, code=CODES[type(exc)], error=str(exc))
+
+
+@router.get("/incidents/{key}/evidence/files/{file_id}")
+def evidence_file(
+    request: Request, svc: ServicesDep, person: Viewer, key: str, file_id: int
+) -> Response:
+    """A kept file, always downloaded as bytes: whatever type its sender claimed, it is never
+    rendered or run as a page or script of the console's origin."""
+    try:
+        with svc.db.read() as session:
+            row = evidence.stored_file(session, key, file_id)
+    except FAILURES as exc:
+        return render(request, "error.html", person, code=CODES[type(exc)], error=str(exc))
+    return downloads.download(row, media_type="application/octet-stream")
 
 
 @router.post("/incidents/{key}/triage/report")

@@ -4,8 +4,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from escalator.app import build
 from escalator.cli import app
 from escalator.config.process_loader import default_process_text
+from escalator.config.settings import Settings
+from escalator.process import console_sessions
 from tests.unit.test_process_file import THREE_MISTAKES
 
 runner = CliRunner()
@@ -130,6 +133,34 @@ def test_integrations_from_the_cli() -> None:
     assert bad.exit_code == 2 and "'nagios' is not one of" in bad.stderr
     assert runner.invoke(app, ["integration", "revoke", "1"]).exit_code == 0
     assert runner.invoke(app, ["integration", "revoke", "1"]).exit_code == 1
+
+
+def test_console_sessions_from_the_cli(database: str) -> None:
+    token = runner.invoke(app, ["token", "create", "--person", "santhosh"]).stdout.split()[-1]
+    svc = build(Settings(database_url=database))
+    try:
+        with svc.unit_of_work("test") as ctx:
+            console_sessions.open_session(ctx, token=token, user_agent="Firefox")
+    finally:
+        svc.db.dispose()
+    listed = json.loads(
+        runner.invoke(app, ["session", "list", "--as", "santhosh", "--json"]).stdout
+    )
+    assert [(s["id"], s["user_agent"], s["state"]) for s in listed] == [(1, "Firefox", "live")]
+    table = runner.invoke(app, ["session", "list", "--as", "santhosh"])
+    assert "Firefox" in table.stdout and "live" in table.stdout and "ess_" not in table.stdout
+    assert (
+        json.loads(runner.invoke(app, ["session", "list", "--as", "dinesh", "--json"]).stdout) == []
+    )
+    theirs = runner.invoke(app, ["session", "revoke", "1", "--as", "dinesh"])
+    assert theirs.exit_code == 1 and "dinesh has no live console session with id 1" in theirs.stderr
+    assert runner.invoke(app, ["session", "revoke", "1", "--as", "santhosh"]).exit_code == 0
+    listed = json.loads(
+        runner.invoke(app, ["session", "list", "--as", "santhosh", "--json"]).stdout
+    )
+    assert listed[0]["state"] == "revoked"
+    nobody = runner.invoke(app, ["session", "list", "--as", "bob"])
+    assert nobody.exit_code == 2 and "--as 'bob' is not a person" in nobody.stderr
 
 
 def test_messages_from_the_cli() -> None:

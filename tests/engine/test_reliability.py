@@ -130,6 +130,27 @@ def test_the_loop_survives_a_failing_step_and_its_heartbeat_says_so(
         assert beat.stopped_at == clock.now(), "and says it stopped"
 
 
+def test_timers_set_aside_show_on_the_messages_page(
+    svc: Services, clock: FakeClock, token_for: Callable[[str], str]
+) -> None:
+    key = report(svc)
+
+    def explode(ctx: object, incident: object, timer: object) -> None:
+        raise RuntimeError("no such rotation: nights")
+
+    worker = svc.worker()
+    worker.handlers = {"triage.deadline": explode, "triage.warning": explode}
+    for _ in range(8):
+        clock.advance(timedelta(hours=1))
+        worker.run_once()
+    with TestClient(create_app(svc, run_worker=False)) as client:
+        client.post("/login", data={"token": token_for("santhosh")})
+        page = client.get("/messages").text
+    assert "Set aside by the worker" in page
+    assert "clock triage.deadline" in page and f'href="/incidents/{key}"' in page
+    assert "RuntimeError: no such rotation: nights" in page
+
+
 def test_readyz_fails_and_metrics_show_it_when_no_worker_makes_progress(
     svc: Services, clock: FakeClock
 ) -> None:
