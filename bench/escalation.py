@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from escalator.app import build  # noqa: E402
 from escalator.config.settings import Settings  # noqa: E402
-from escalator.process import escalation  # noqa: E402
+from escalator.process.escalate import escalation, resolution  # noqa: E402
 from escalator.store import migrate  # noqa: E402
 from escalator.store.models import Incident, OutboxMessage, Page, Timer  # noqa: E402
 from tests.escalation.conftest import write_process  # noqa: E402
@@ -115,7 +115,7 @@ def seed(url: str, process_file: Path, incidents: int, due: int) -> None:
                 [
                     {
                         "incident_id": i,
-                        "kind": escalation.RESOLUTION_DEADLINE,
+                        "kind": resolution.DEADLINE,
                         "due_at": now + timedelta(hours=4),
                         "state": "pending",
                         "payload": {"level": "high"},

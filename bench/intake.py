@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from escalator.app import build  # noqa: E402
 from escalator.config.settings import Settings  # noqa: E402
-from escalator.process import integrations  # noqa: E402
+from escalator.process.core import integrations  # noqa: E402
 from escalator.store import migrate  # noqa: E402
 from tests.fakes.slack import TOKEN, FakeSlack  # noqa: E402
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
-from escalator.process import related  # noqa: E402
+from escalator.process.triage import related  # noqa: E402
 from escalator.store import migrate  # noqa: E402
 from escalator.store.db import Database, normalize_url  # noqa: E402
 from escalator.store.models import Incident, SearchDoc  # noqa: E402

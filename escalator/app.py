@@ -22,13 +22,13 @@ from escalator.integrations.outbound.jira import JiraSender
 from escalator.integrations.outbound.pagerduty import PagerDutySender
 from escalator.integrations.outbound.slack import SlackSender
 from escalator.integrations.outbound.smtp import SmtpSender
-from escalator.process.announce import PAGERDUTY, SLACK
-from escalator.process.context import Channels, Ctx, Links
-from escalator.process.notify import CONSOLE, EMAIL
-from escalator.process.pages import PERSON_PREFIX
-from escalator.process.signing import stored_key
-from escalator.process.subscriptions import SNS_CONFIRM
-from escalator.process.tickets import JIRA
+from escalator.process.alert.subscriptions import SNS_CONFIRM
+from escalator.process.core.announce import PAGERDUTY, SLACK
+from escalator.process.core.context import Channels, Ctx, Links
+from escalator.process.core.notify import CONSOLE, EMAIL
+from escalator.process.core.signing import stored_key
+from escalator.process.escalate.pages import PERSON_PREFIX
+from escalator.process.triage.tickets import JIRA
 from escalator.store.db import Database
 
 

@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from escalator.api.server import create_app
 from escalator.app import Services, build
 from escalator.config.settings import Settings
-from escalator.process import integrations, tokens
+from escalator.process.core import integrations, tokens
 from escalator.store import migrate
 from escalator.store.db import normalize_url
 from tests.fakes import FakeClock
@@ -25,6 +26,10 @@ from tests.fakes.pagerduty import ROUTING_KEY, FakePagerDuty
 from tests.fakes.slack import TOKEN as SLACK_TOKEN
 from tests.fakes.slack import FakeSlack
 from tests.fakes.sns import FakeSns
+
+# tests never assert timings: a property test on a busy 2-core machine is not a failure
+settings.register_profile("escalator", deadline=None)
+settings.load_profile("escalator")
 
 PG_URL = os.environ.get("ESCALATOR_TEST_DATABASE_URL", "")
 STRICT = os.environ.get("ESCALATOR_TEST_STRICT") == "1"

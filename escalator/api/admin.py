@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from escalator.api.deps import Person, ReadSession, Work
 from escalator.api.incidents import ERRORS
 from escalator.domain.permissions import check_action
-from escalator.process import integrations, messages, queries
-from escalator.store.models import Integration, OutboxMessage
+from escalator.process.core import integrations, messages, queries
+
+if TYPE_CHECKING:  # the faces read rows through the use cases
+    from escalator.store.models import Integration, OutboxMessage
 
 router = APIRouter(prefix="/api/v1", tags=["integrations and messages"])
 

@@ -12,8 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from escalator.app import Services
-from escalator.process import tokens
-from escalator.process.context import Ctx
+from escalator.process.core import tokens
+from escalator.process.core.context import Ctx
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `escalator token create`")
 

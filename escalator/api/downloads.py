@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from fastapi.responses import Response
 
-from escalator.store.models import Attachment
+if TYPE_CHECKING:  # the faces read rows through the use cases
+    from escalator.store.models import Attachment
 
 
 def content_disposition(filename: str) -> str:

@@ -17,7 +17,7 @@ from escalator.api.problems import problem
 from escalator.config.process_schema import IntakeRateLimit
 from escalator.domain.token_bucket import TokenBucket
 from escalator.engine.clock import Clock
-from escalator.process.integrations import Caller
+from escalator.process.core.integrations import Caller
 
 
 class FloodGate:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from escalator.process.integrations import Revoked
+from escalator.process.core.integrations import Revoked
 from escalator.store.db import Database
 
 log = logging.getLogger("escalator.intake")

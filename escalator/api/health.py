@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, generate_latest
@@ -16,9 +17,11 @@ from escalator.api.problems import problem
 from escalator.app import Services
 from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import Status
-from escalator.process import queries
+from escalator.process.core import queries
 from escalator.store.migrate import current_revision, head_revision
-from escalator.store.models import WorkerHeartbeat
+
+if TYPE_CHECKING:  # the faces read rows through the use cases
+    from escalator.store.models import WorkerHeartbeat
 
 router = APIRouter(tags=["health"])
 

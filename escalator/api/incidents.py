@@ -10,7 +10,9 @@ from escalator.api.deps import Person, ReadSession, Work
 from escalator.api.problems import MEDIA_TYPE
 from escalator.api.schemas import EscalateIn, EventOut, IncidentOut, IncidentPage, NoteIn, ReportIn
 from escalator.domain.lifecycle import Stage, Status
-from escalator.process import alert, escalation, incident_actions, queries
+from escalator.process.alert import opening
+from escalator.process.core import incidents, queries
+from escalator.process.escalate import escalation
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
@@ -59,7 +61,7 @@ def list_incidents(
 def report_incident(body: ReportIn, work: Work, response: Response) -> IncidentOut:
     """Open an incident for a customer report taken by phone or by hand."""
     with work() as ctx:
-        incident = alert.report(ctx, **body.model_dump())
+        incident = opening.report(ctx, **body.model_dump())
         response.headers["Location"] = f"/api/v1/incidents/{incident.key}"
         return IncidentOut.of(incident)
 
@@ -78,9 +80,7 @@ def get_timeline(key: str, session: ReadSession, _: Person) -> list[EventOut]:
 @router.post("/{key}/acknowledge", response_model=IncidentOut, responses=ERRORS)
 def acknowledge(key: str, work: Work, body: NoteIn | None = None) -> IncidentOut:
     with work() as ctx:
-        return IncidentOut.of(
-            incident_actions.acknowledge(ctx, key, note=body.note if body else "")
-        )
+        return IncidentOut.of(incidents.acknowledge(ctx, key, note=body.note if body else ""))
 
 
 @router.post("/{key}/escalate", response_model=IncidentOut, responses=ERRORS)
@@ -95,16 +95,16 @@ def escalate(key: str, body: EscalateIn, work: Work) -> IncidentOut:
 @router.post("/{key}/resolve", response_model=IncidentOut, responses=ERRORS)
 def resolve(key: str, work: Work, body: NoteIn | None = None) -> IncidentOut:
     with work() as ctx:
-        return IncidentOut.of(incident_actions.resolve(ctx, key, note=body.note if body else ""))
+        return IncidentOut.of(incidents.resolve(ctx, key, note=body.note if body else ""))
 
 
 @router.post("/{key}/reopen", response_model=IncidentOut, responses=ERRORS)
 def reopen(key: str, work: Work, body: NoteIn | None = None) -> IncidentOut:
     with work() as ctx:
-        return IncidentOut.of(incident_actions.reopen(ctx, key, note=body.note if body else ""))
+        return IncidentOut.of(incidents.reopen(ctx, key, note=body.note if body else ""))
 
 
 @router.post("/{key}/close", response_model=IncidentOut, responses=ERRORS)
 def close(key: str, work: Work, body: NoteIn | None = None) -> IncidentOut:
     with work() as ctx:
-        return IncidentOut.of(incident_actions.close(ctx, key, note=body.note if body else ""))
+        return IncidentOut.of(incidents.close(ctx, key, note=body.note if body else ""))

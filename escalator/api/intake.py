@@ -30,9 +30,10 @@ from escalator.domain.alerts import AlertIn
 from escalator.integrations.inbound import alertmanager, cloudwatch, forum, generic, sns
 from escalator.integrations.inbound.alertmanager import Batch
 from escalator.integrations.inbound.common import PayloadError
-from escalator.process import customer, intake, integrations, subscriptions
-from escalator.process.integrations import KINDS, Caller
-from escalator.process.secrets import digest
+from escalator.process.alert import customer, intake, subscriptions
+from escalator.process.core import integrations
+from escalator.process.core.integrations import KINDS, Caller
+from escalator.process.core.secrets import digest
 from escalator.store.upsert import upsert_alerts
 
 router = APIRouter(prefix="/api/v1/intake", tags=["intake"])

@@ -8,17 +8,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from escalator.api.deps import Look, ServicesDep, Work
 from escalator.api.incidents import ERRORS
 from escalator.api.schemas import FromRow, IncidentOut, NoteIn
 from escalator.config.process_schema import Rotation
 from escalator.domain.roster import Shift
-from escalator.process import calendar, escalation, oncall, pages, signing
-from escalator.process.context import Ctx
-from escalator.process.records import load
-from escalator.store.models import RotationOverride, RotationSwap
+from escalator.process.core import people, signing
+from escalator.process.core.context import Ctx
+from escalator.process.core.records import load
+from escalator.process.escalate import calendar, escalation, pages, paging, rotations
 
 router = APIRouter(tags=["on call"])
 
@@ -109,7 +108,7 @@ class FeedLinks(BaseModel):
 
 @router.get("/api/v1/oncall", response_model=list[OnCallOut], responses=ERRORS)
 def on_call_now(ctx: Look) -> list[OnCallOut]:
-    return [OnCallOut(**vars(row)) for row in oncall.now(ctx)]
+    return [OnCallOut(**vars(row)) for row in people.now(ctx)]
 
 
 @router.get("/api/v1/oncall/{role}/schedule", response_model=ScheduleOut, responses=ERRORS)
@@ -120,8 +119,8 @@ def schedule(
     start: datetime | None = None,
 ) -> ScheduleOut:
     """Who holds a rotating role (or a rotation, by name) over the coming days."""
-    rotation = oncall.rotation_for_role(ctx, role)
-    shifts = oncall.schedule(ctx, rotation, start or ctx.now, days)
+    rotation = people.rotation_for_role(ctx, role)
+    shifts = people.schedule(ctx, rotation, start or ctx.now, days)
     return ScheduleOut(rotation=rotation, shifts=[ShiftOut.of(s) for s in shifts])
 
 
@@ -134,7 +133,7 @@ class RotationOut(BaseModel):
 
 
 def _rotation_out(ctx: Ctx, name: str) -> RotationOut:
-    spec, edit = oncall.definition(ctx, name)
+    spec, edit = people.definition(ctx, name)
     roles = [r for r in ctx.process.spec.roles if ctx.process.rotation_of(r) == name]
     return RotationOut(
         name=name,
@@ -155,7 +154,7 @@ def edit_rotation(rotation: str, body: Rotation, work: Work) -> RotationOut:
     """Members in turn order, shift, start, hand-off time and timezone, replacing the process
     file's definition. Engineering Manager only."""
     with work() as ctx:
-        oncall.edit_rotation(ctx, rotation, body)
+        rotations.edit_rotation(ctx, rotation, body)
         return _rotation_out(ctx, rotation)
 
 
@@ -163,7 +162,7 @@ def edit_rotation(rotation: str, body: Rotation, work: Work) -> RotationOut:
 def reset_rotation(rotation: str, work: Work) -> RotationOut:
     """Back to the process file's definition. Engineering Manager only."""
     with work() as ctx:
-        oncall.reset_rotation(ctx, rotation)
+        rotations.reset_rotation(ctx, rotation)
         return _rotation_out(ctx, rotation)
 
 
@@ -171,9 +170,8 @@ def reset_rotation(rotation: str, work: Work) -> RotationOut:
     "/api/v1/rotations/{rotation}/overrides", response_model=list[OverrideOut], responses=ERRORS
 )
 def list_overrides(rotation: str, ctx: Look) -> list[OverrideOut]:
-    oncall.rotation_for_role(ctx, rotation)
-    query = select(RotationOverride).where(RotationOverride.rotation == rotation)
-    return [OverrideOut.of(r) for r in ctx.session.scalars(query.order_by(RotationOverride.start))]
+    people.rotation_for_role(ctx, rotation)
+    return [OverrideOut.of(r) for r in rotations.override_rows(ctx, rotation)]
 
 
 @router.post(
@@ -185,7 +183,7 @@ def list_overrides(rotation: str, ctx: Look) -> list[OverrideOut]:
 def add_override(rotation: str, body: OverrideIn, work: Work) -> OverrideOut:
     """Someone covers the rotation for a while. Engineering Manager only."""
     with work() as ctx:
-        row = oncall.add_override(
+        row = rotations.add_override(
             ctx, rotation, person=body.person, start=body.start, end=body.end, note=body.note
         )
         return OverrideOut.of(row)
@@ -196,15 +194,14 @@ def add_override(rotation: str, body: OverrideIn, work: Work) -> OverrideOut:
 )
 def remove_override(rotation: str, override_id: int, work: Work) -> Response:
     with work() as ctx:
-        oncall.remove_override(ctx, rotation, override_id)
+        rotations.remove_override(ctx, rotation, override_id)
         return Response(status_code=204)
 
 
 @router.get("/api/v1/rotations/{rotation}/swaps", response_model=list[SwapOut], responses=ERRORS)
 def list_swaps(rotation: str, ctx: Look) -> list[SwapOut]:
-    oncall.rotation_for_role(ctx, rotation)
-    query = select(RotationSwap).where(RotationSwap.rotation == rotation)
-    return [SwapOut.of(r) for r in ctx.session.scalars(query.order_by(RotationSwap.id))]
+    people.rotation_for_role(ctx, rotation)
+    return [SwapOut.of(r) for r in rotations.swap_rows(ctx, rotation)]
 
 
 @router.post(
@@ -213,14 +210,16 @@ def list_swaps(rotation: str, ctx: Look) -> list[SwapOut]:
 def add_swap(rotation: str, body: SwapIn, work: Work) -> SwapOut:
     """Two shifts trade holders. Engineering Manager only."""
     with work() as ctx:
-        row = oncall.add_swap(ctx, rotation, first=body.first, second=body.second, note=body.note)
+        row = rotations.add_swap(
+            ctx, rotation, first=body.first, second=body.second, note=body.note
+        )
         return SwapOut.of(row)
 
 
 @router.delete("/api/v1/rotations/{rotation}/swaps/{swap_id}", status_code=204, responses=ERRORS)
 def remove_swap(rotation: str, swap_id: int, work: Work) -> Response:
     with work() as ctx:
-        oncall.remove_swap(ctx, rotation, swap_id)
+        rotations.remove_swap(ctx, rotation, swap_id)
         return Response(status_code=204)
 
 
@@ -264,7 +263,7 @@ def decide(key: str, body: DecisionIn, work: Work) -> IncidentOut:
 def bring_in(key: str, work: Work, body: NoteIn | None = None) -> IncidentOut:
     """The one-hour rule by hand: page the SME (then the Engineering Manager)."""
     with work() as ctx:
-        return IncidentOut.of(escalation.bring_in(ctx, key, note=body.note if body else ""))
+        return IncidentOut.of(paging.bring_in(ctx, key, note=body.note if body else ""))
 
 
 @router.get("/api/v1/incidents/{key}/pages", response_model=list[PageOut], responses=ERRORS)

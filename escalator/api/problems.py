@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 
 from escalator.domain.lifecycle import IllegalTransition
 from escalator.domain.permissions import Forbidden
-from escalator.process.errors import InvalidInput, NotFound
+from escalator.process.core.errors import InvalidInput, NotFound
 
 MEDIA_TYPE = "application/problem+json"
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from escalator.store.models import TimelineEvent
+if TYPE_CHECKING:  # the faces read rows through the use cases
+    from escalator.store.models import TimelineEvent
 
 
 class ReportIn(BaseModel):

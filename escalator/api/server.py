@@ -21,7 +21,7 @@ from escalator.app import Services
 from escalator.engine.worker import Worker
 from escalator.integrations.inbound.email import InboundEmail
 from escalator.integrations.inbound.smtp_listener import SmtpListener
-from escalator.process import customer
+from escalator.process.alert import customer
 from escalator.web import oncall as web_oncall
 from escalator.web import routes as web
 from escalator.web import sessions as web_sessions

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from escalator.api.deps import Person, ReadSession, Work
 from escalator.api.incidents import ERRORS
-from escalator.process import console_sessions
-from escalator.store.models import ConsoleSession
+from escalator.process.core import console_sessions
+
+if TYPE_CHECKING:  # the faces read rows through the use cases
+    from escalator.store.models import ConsoleSession
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["console sessions"])
 

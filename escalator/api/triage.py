@@ -13,17 +13,11 @@ from escalator.api.deps import Person, ReadSession, Work
 from escalator.api.incidents import ERRORS
 from escalator.api.schemas import IncidentOut, NoteIn
 from escalator.domain.severity import Answers
-from escalator.process import (
-    assessment,
-    evidence,
-    incident_actions,
-    playbooks,
-    related,
-    report,
-    triage_view,
-)
-from escalator.process.queries import get_incident
-from escalator.process.records import load
+from escalator.process.core import evidence, incidents
+from escalator.process.core.queries import get_incident
+from escalator.process.core.records import load
+from escalator.process.triage import assessment, playbooks, related, report
+from escalator.process.triage import view as triage_view
 
 router = APIRouter(prefix="/api/v1", tags=["triage"])
 
@@ -276,7 +270,7 @@ def outcome(key: str, body: OutcomeIn, work: Work) -> IncidentOut:
 @router.post("/incidents/{key}/claim", response_model=IncidentOut, responses=ERRORS)
 def claim(key: str, work: Work) -> IncidentOut:
     with work() as ctx:
-        return IncidentOut.of(incident_actions.claim(ctx, key))
+        return IncidentOut.of(incidents.claim(ctx, key))
 
 
 @router.post("/known-bugs", status_code=201, responses=ERRORS)

@@ -27,7 +27,7 @@ from escalator.cli.triage import triage
 from escalator.config.process_loader import ProcessFileError, load_process
 from escalator.config.settings import Settings
 from escalator.engine.worker import WorkerStuck
-from escalator.process import alert
+from escalator.process.alert import opening
 from escalator.store import migrate as migrations
 
 app = typer.Typer(help="Escalator: run your support escalation process.", no_args_is_help=True)
@@ -147,10 +147,10 @@ def report(
     """Open an incident by hand (a phone call, say). Prints the new key as the last line."""
     if not title.strip():
         fail("--title must not be empty", 2)
-    if channel not in alert.CUSTOMER_CHANNELS:
-        fail(f"--channel must be one of {', '.join(alert.CUSTOMER_CHANNELS)}", 2)
+    if channel not in opening.CUSTOMER_CHANNELS:
+        fail(f"--channel must be one of {', '.join(opening.CUSTOMER_CHANNELS)}", 2)
     with acting(services(), person) as ctx:
-        incident = alert.report(
+        incident = opening.report(
             ctx,
             title=title.strip(),
             description=description,

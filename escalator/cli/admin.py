@@ -12,8 +12,8 @@ from rich.table import Table
 from escalator.api.admin import MessageOut
 from escalator.api.sessions import SessionOut
 from escalator.cli.common import AsJson, AsPerson, acting, err, fail, out, services
-from escalator.process import console_sessions, integrations, messages, queries, tokens
-from escalator.process.errors import InvalidInput, NotFound
+from escalator.process.core import console_sessions, integrations, messages, queries, tokens
+from escalator.process.core.errors import InvalidInput, NotFound
 
 token_app = typer.Typer(help="API tokens for people.", no_args_is_help=True)
 session_app = typer.Typer(

@@ -18,8 +18,8 @@ from escalator.config.process_loader import ProcessFileError
 from escalator.config.settings import Settings
 from escalator.domain.lifecycle import IllegalTransition
 from escalator.domain.permissions import Forbidden
-from escalator.process.context import Ctx
-from escalator.process.errors import InvalidInput, NotFound
+from escalator.process.core.context import Ctx
+from escalator.process.core.errors import InvalidInput, NotFound
 from escalator.store import migrate as migrations
 
 out = Console(soft_wrap=True)

@@ -11,8 +11,9 @@ from rich.table import Table
 from escalator.api.oncall import PageOut
 from escalator.api.schemas import EventOut, IncidentOut
 from escalator.cli.common import AsJson, AsPerson, acting, fail, out, services
-from escalator.process import escalation, incident_actions, queries
-from escalator.process.errors import NotFound
+from escalator.process.core import incidents, queries
+from escalator.process.core.errors import NotFound
+from escalator.process.escalate import escalation, pages, paging
 
 incidents_app = typer.Typer(help="Look at and act on incidents.", no_args_is_help=True)
 
@@ -95,7 +96,7 @@ def _print_incident(incident_key: str, what: str) -> None:
 def incidents_ack(key: str, person: AsPerson, note: str = "") -> None:
     """Acknowledge an incident."""
     with acting(services(), person) as ctx:
-        incident_actions.acknowledge(ctx, key, note=note)
+        incidents.acknowledge(ctx, key, note=note)
     _print_incident(key, "acknowledged")
 
 
@@ -103,7 +104,7 @@ def incidents_ack(key: str, person: AsPerson, note: str = "") -> None:
 def incidents_resolve(key: str, person: AsPerson, note: str = "") -> None:
     """Resolve an incident."""
     with acting(services(), person) as ctx:
-        incident_actions.resolve(ctx, key, note=note)
+        incidents.resolve(ctx, key, note=note)
     _print_incident(key, "resolved")
 
 
@@ -144,7 +145,7 @@ def incidents_decide(
 def incidents_bring_in(key: str, person: AsPerson, note: str = "") -> None:
     """The one-hour rule by hand: page the SME (then the Engineering Manager)."""
     with acting(services(), person) as ctx:
-        incident = escalation.bring_in(ctx, key, note=note)
+        incident = paging.bring_in(ctx, key, note=note)
         who = incident.owner_person or "nobody"
     _print_incident(key, f"bringing in {who}")
 
@@ -155,7 +156,7 @@ def incidents_pages(key: str, as_json: AsJson = False) -> None:
     svc = services()
     try:
         with svc.db.read() as session:
-            views = queries.incident_pages(session, queries.get_incident(session, key))
+            views = pages.incident_pages(session, queries.get_incident(session, key))
     except NotFound as exc:
         fail(str(exc))
     if as_json:

@@ -14,8 +14,9 @@ from rich.table import Table
 from escalator.api.oncall import OnCallOut, ShiftOut
 from escalator.cli.common import AsJson, AsPerson, acting, fail, out, reading, services
 from escalator.domain.durations import format_duration
-from escalator.process import calendar, oncall
-from escalator.process.context import Ctx
+from escalator.process.core import people
+from escalator.process.core.context import Ctx
+from escalator.process.escalate import calendar, rotations
 
 oncall_app = typer.Typer(help="Who is on call, rotation schedules, overrides and swaps.")
 
@@ -26,7 +27,7 @@ When = Annotated[
 
 
 def _at(ctx: Ctx, rotation: str, value: str) -> datetime:
-    spec, _ = oncall.definition(ctx, rotation)
+    spec, _ = people.definition(ctx, rotation)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -39,7 +40,7 @@ def now(as_json: AsJson = False) -> None:
     """Who holds every role now, and when each rotation hands over next."""
     svc = services()
     with reading(svc) as ctx:
-        rows = [OnCallOut(**vars(r)) for r in oncall.now(ctx)]
+        rows = [OnCallOut(**vars(r)) for r in people.now(ctx)]
     if as_json:
         print(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return
@@ -61,8 +62,8 @@ def schedule(
     """Who holds a rotating role over the coming days, overrides and swaps included."""
     svc = services()
     with reading(svc) as ctx:
-        rotation = oncall.rotation_for_role(ctx, role)
-        shifts = [ShiftOut.of(s) for s in oncall.schedule(ctx, rotation, ctx.now, days)]
+        rotation = people.rotation_for_role(ctx, role)
+        shifts = [ShiftOut.of(s) for s in people.schedule(ctx, rotation, ctx.now, days)]
     if as_json:
         print(json.dumps([s.model_dump(mode="json") for s in shifts], indent=2))
         return
@@ -87,7 +88,7 @@ def override(
     """Someone covers a rotation for a while (Engineering Manager only)."""
     svc = services()
     with acting(svc, person) as ctx:
-        row = oncall.add_override(
+        row = rotations.add_override(
             ctx,
             rotation,
             person=who,
@@ -103,7 +104,7 @@ def override(
 def remove_override(rotation: str, override_id: int, person: AsPerson) -> None:
     """Take an override back (Engineering Manager only)."""
     with acting(services(), person) as ctx:
-        oncall.remove_override(ctx, rotation, override_id)
+        rotations.remove_override(ctx, rotation, override_id)
     out.print(f"override #{override_id} removed")
 
 
@@ -112,7 +113,7 @@ def swap(rotation: str, person: AsPerson, first: When, second: When, note: str =
     """The shifts around two moments trade holders (Engineering Manager only)."""
     svc = services()
     with acting(svc, person) as ctx:
-        row = oncall.add_swap(
+        row = rotations.add_swap(
             ctx,
             rotation,
             first=_at(ctx, rotation, first),
@@ -126,7 +127,7 @@ def swap(rotation: str, person: AsPerson, first: When, second: When, note: str =
 def remove_swap(rotation: str, swap_id: int, person: AsPerson) -> None:
     """Undo a swap (Engineering Manager only)."""
     with acting(services(), person) as ctx:
-        oncall.remove_swap(ctx, rotation, swap_id)
+        rotations.remove_swap(ctx, rotation, swap_id)
     out.print(f"swap #{swap_id} removed")
 
 
@@ -166,10 +167,10 @@ def set_rotation(
             "timezone": timezone or None,
         }
         try:
-            spec = oncall.revised(ctx, rotation, changes)
+            spec = rotations.revised(ctx, rotation, changes)
         except ValidationError as exc:
             fail("; ".join(f"--{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
-        oncall.edit_rotation(ctx, rotation, spec)
+        rotations.edit_rotation(ctx, rotation, spec)
     out.print(
         f"{rotation}: {', '.join(spec.members)}, {format_duration(spec.shift)} shifts from "
         f"{spec.start} handing over at {spec.handoff:%H:%M} {spec.timezone}",
@@ -181,5 +182,5 @@ def set_rotation(
 def reset_rotation(rotation: str, person: AsPerson) -> None:
     """Back to the process file's definition of a rotation (Engineering Manager only)."""
     with acting(services(), person) as ctx:
-        oncall.reset_rotation(ctx, rotation)
+        rotations.reset_rotation(ctx, rotation)
     out.print(f"{rotation}: back to the process file's definition")

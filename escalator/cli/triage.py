@@ -9,9 +9,10 @@ import typer
 
 from escalator.cli.common import AsJson, AsPerson, acting, err, fail, out, services
 from escalator.domain.severity import Answers
-from escalator.process import assessment, playbooks, report, triage_view
-from escalator.process.errors import NotFound
-from escalator.process.records import load
+from escalator.process.core.errors import NotFound
+from escalator.process.core.records import load
+from escalator.process.triage import assessment, playbooks, report
+from escalator.process.triage import view as triage_view
 
 
 def triage(

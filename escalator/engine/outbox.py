@@ -40,7 +40,7 @@ from escalator.domain.retry import backoff
 from escalator.engine.handlers import RECEIPTS
 from escalator.engine.ratelimit import RateLimiter
 from escalator.engine.senders import Outgoing, PermanentFailure, Sender, TemporaryFailure
-from escalator.process.context import Ctx
+from escalator.process.core.context import Ctx
 from escalator.store.db import Database
 from escalator.store.models import OutboxMessage
 

@@ -36,9 +36,10 @@ from escalator.engine.clock import Clock
 from escalator.engine.handlers import HANDLERS, TimerHandler
 from escalator.engine.outbox import Dispatcher
 from escalator.engine.senders import Sender
-from escalator.process import alarms, oncall
-from escalator.process.context import SYSTEM, Channels, Ctx, Links
-from escalator.process.records import record
+from escalator.process.alert import alarms
+from escalator.process.core.context import SYSTEM, Channels, Ctx, Links
+from escalator.process.core.records import record
+from escalator.process.escalate import rotations
 from escalator.store.db import Database
 from escalator.store.models import Incident, Timer, WorkerHeartbeat
 
@@ -245,7 +246,7 @@ class Worker:
     def arm_handoffs(self) -> None:
         """Make sure every rotation's next hand-off has a timer (they re-arm themselves)."""
         with self.db.write() as session:
-            oncall.ensure_handoff_timers(self._ctx(session, self.clock.now()))
+            rotations.ensure_handoff_timers(self._ctx(session, self.clock.now()))
 
     def run(
         self,

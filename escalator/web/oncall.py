@@ -11,15 +11,14 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from escalator.api.deps import ServicesDep
 from escalator.app import Services
 from escalator.domain.lifecycle import IllegalTransition
-from escalator.process import calendar, escalation, incident_actions, oncall, queries, signing
-from escalator.process.context import Ctx
-from escalator.process.errors import InvalidInput, NotFound
-from escalator.store.models import RotationOverride, RotationSwap
+from escalator.process.core import incidents, people, signing
+from escalator.process.core.context import Ctx
+from escalator.process.core.errors import InvalidInput, NotFound
+from escalator.process.escalate import calendar, pages, paging, rotations
 from escalator.web.routes import CODES, FAILURES, Viewer, render
 
 router = APIRouter(include_in_schema=False)
@@ -28,7 +27,7 @@ DAYS = 14
 
 def _calendar(ctx: Ctx, rotation: str, start: datetime) -> list[dict[str, Any]]:
     """One cell a day: who holds the rotation that day, with the time each turn begins."""
-    shifts = oncall.schedule(ctx, rotation, start, DAYS)
+    shifts = people.schedule(ctx, rotation, start, DAYS)
     days = []
     for i in range(DAYS):
         day_start, day_end = start + timedelta(days=i), start + timedelta(days=i + 1)
@@ -52,29 +51,17 @@ def _show(
     with svc.looking(person) as ctx:
         now = ctx.now
         start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        rotations = list(ctx.process.spec.rotations)
+        names = list(ctx.process.spec.rotations)
         view = {
-            "table": oncall.now(ctx),
-            "calendar": {r: _calendar(ctx, r, start) for r in rotations},
-            "overrides": {
-                r: list(
-                    ctx.session.scalars(
-                        select(RotationOverride)
-                        .where(RotationOverride.rotation == r, RotationOverride.end > now)
-                        .order_by(RotationOverride.start)
-                    )
-                )
-                for r in rotations
-            },
-            "swaps": {
-                r: list(ctx.session.scalars(select(RotationSwap).where(RotationSwap.rotation == r)))
-                for r in rotations
-            },
-            "feeds": {r: calendar.feed_url(ctx.links, "rotation", r) for r in rotations},
+            "table": people.now(ctx),
+            "calendar": {r: _calendar(ctx, r, start) for r in names},
+            "overrides": {r: rotations.override_rows(ctx, r, ending_after=now) for r in names},
+            "swaps": {r: rotations.swap_rows(ctx, r) for r in names},
+            "feeds": {r: calendar.feed_url(ctx.links, "rotation", r) for r in names},
             "my_feed": calendar.feed_url(ctx.links, "person", person),
-            "problems": queries.page_problems(ctx.session),
+            "problems": pages.page_problems(ctx.session),
             "may_edit": "engineering_manager" in ctx.process.roles_of(person),
-            "definitions": {r: oncall.definition(ctx, r) for r in rotations},
+            "definitions": {r: people.definition(ctx, r) for r in names},
         }
     return render(request, "oncall.html", person, code=code, error=error, now=now, **view)
 
@@ -97,7 +84,7 @@ def _edit(
 
 def _local(ctx: Ctx, rotation: str, value: str, field: str) -> datetime:
     """A datetime-local form value, read in the rotation's timezone."""
-    spec, _ = oncall.definition(ctx, rotation)
+    spec, _ = people.definition(ctx, rotation)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
@@ -117,7 +104,7 @@ def add_override(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     def change(ctx: Ctx) -> object:
-        return oncall.add_override(
+        return rotations.add_override(
             ctx,
             rotation,
             person=who,
@@ -148,11 +135,11 @@ def edit_rotation(
             "timezone": timezone or None,
         }
         try:
-            spec = oncall.revised(ctx, rotation, changes)
+            spec = rotations.revised(ctx, rotation, changes)
         except ValidationError as exc:
             reasons = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
             raise InvalidInput("rotation", reasons) from exc
-        return oncall.edit_rotation(ctx, rotation, spec)
+        return rotations.edit_rotation(ctx, rotation, spec)
 
     return _edit(request, svc, person, change)
 
@@ -162,7 +149,7 @@ def remove_override(
     request: Request, svc: ServicesDep, person: Viewer, rotation: str, override_id: int
 ) -> Response:
     return _edit(
-        request, svc, person, lambda ctx: oncall.remove_override(ctx, rotation, override_id)
+        request, svc, person, lambda ctx: rotations.remove_override(ctx, rotation, override_id)
     )
 
 
@@ -177,7 +164,7 @@ def add_swap(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     def change(ctx: Ctx) -> object:
-        return oncall.add_swap(
+        return rotations.add_swap(
             ctx,
             rotation,
             first=_local(ctx, rotation, first, "first"),
@@ -192,7 +179,7 @@ def add_swap(
 def remove_swap(
     request: Request, svc: ServicesDep, person: Viewer, rotation: str, swap_id: int
 ) -> Response:
-    return _edit(request, svc, person, lambda ctx: oncall.remove_swap(ctx, rotation, swap_id))
+    return _edit(request, svc, person, lambda ctx: rotations.remove_swap(ctx, rotation, swap_id))
 
 
 # -- acknowledgement links -----------------------------------------------------------------
@@ -204,7 +191,7 @@ def _ack_view(
     try:
         page_id, person = signing.read_ack_token(svc.links.key, token)
         with svc.looking(person) as ctx:
-            page, incident = escalation.page_for_ack(ctx, page_id)
+            page, incident = paging.page_for_ack(ctx, page_id)
             if page.person != person:
                 raise NotFound("this acknowledgement link is not valid")
             view = {"page": page, "incident": incident, "paged": person}
@@ -225,10 +212,10 @@ def ack(request: Request, svc: ServicesDep, token: str) -> Response:
     try:
         page_id, person = signing.read_ack_token(svc.links.key, token)
         with svc.unit_of_work(person) as ctx:
-            page, incident = escalation.page_for_ack(ctx, page_id)
+            page, incident = paging.page_for_ack(ctx, page_id)
             if page.person != person:
                 raise NotFound("this acknowledgement link is not valid")
-            incident_actions.acknowledge(ctx, incident.key, note="from the page's link")
+            incidents.acknowledge(ctx, incident.key, note="from the page's link")
     except NotFound as exc:
         return render(request, "error.html", None, code=404, error=str(exc))
     except IllegalTransition as exc:

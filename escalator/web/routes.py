@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from importlib import resources
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,19 +16,21 @@ from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import IllegalTransition, Status
 from escalator.domain.permissions import Forbidden, check_action
 from escalator.domain.roles import ROLES
-from escalator.process import (
-    alert,
+from escalator.process.alert import opening
+from escalator.process.core import (
     console_sessions,
-    escalation,
-    incident_actions,
+    incidents,
     integrations,
     messages,
     queries,
     tokens,
 )
-from escalator.process.errors import InvalidInput, NotFound
-from escalator.process.integrations import KINDS
-from escalator.store.models import ConsoleSession
+from escalator.process.core.errors import InvalidInput, NotFound
+from escalator.process.core.integrations import KINDS
+from escalator.process.escalate import escalation, pages, paging
+
+if TYPE_CHECKING:  # the faces read rows through the use cases
+    from escalator.store.models import ConsoleSession
 
 COOKIE = "escalator_session"  # a console session's secret, never an API token
 OLD_COOKIE = "escalator_token"  # held the API token itself, before console sessions
@@ -169,7 +171,7 @@ def logout(request: Request, svc: ServicesDep) -> Response:
 
 
 @router.get("/incidents")
-def incidents(request: Request, svc: ServicesDep, person: Viewer, status: str = "") -> Response:
+def incident_list(request: Request, svc: ServicesDep, person: Viewer, status: str = "") -> Response:
     with svc.db.read() as session:
         page = queries.list_incidents(session, status=status or None, limit=200)
     template = "_incident_rows.html" if request.headers.get("HX-Request") else "incidents.html"
@@ -193,7 +195,7 @@ def _incident_page(
                 {"kind": t.kind, "due_at": t.due_at, "left": time_left(t.due_at, now)}
                 for t in queries.pending_timers(session, item)
             ]
-            pages = queries.incident_pages(session, item)
+            paged = pages.incident_pages(session, item)
     except NotFound as exc:
         return render(request, "error.html", person, code=404, error=str(exc))
     partial = request.headers.get("HX-Request") and request.query_params.get("part") == "timeline"
@@ -206,7 +208,7 @@ def _incident_page(
         events=events,
         clocks=clocks,
         roles=ROLES,
-        pages=pages,
+        pages=paged,
         decisions=escalation.DECISIONS,
         error=error,
     )
@@ -231,10 +233,10 @@ def act(
     decision: Annotated[str, Form()] = "",
 ) -> Response:
     simple = {
-        "acknowledge": incident_actions.acknowledge,
-        "resolve": incident_actions.resolve,
-        "reopen": incident_actions.reopen,
-        "close": incident_actions.close,
+        "acknowledge": incidents.acknowledge,
+        "resolve": incidents.resolve,
+        "reopen": incidents.reopen,
+        "close": incidents.close,
     }
     try:
         with svc.unit_of_work(person) as ctx:
@@ -243,9 +245,9 @@ def act(
             elif action == "decision":
                 escalation.decide(ctx, key, decision, note=note)
             elif action == "bring-in":
-                escalation.bring_in(ctx, key, note=note)
+                paging.bring_in(ctx, key, note=note)
             elif action == "claim":
-                incident_actions.claim(ctx, key)
+                incidents.claim(ctx, key)
             elif action in simple:
                 simple[action](ctx, key, note=note)
             else:
@@ -271,7 +273,7 @@ def report(
     caller: Annotated[str, Form()] = "",
     account: Annotated[str, Form()] = "",
 ) -> Response:
-    if not title.strip() or channel not in alert.CUSTOMER_CHANNELS:
+    if not title.strip() or channel not in opening.CUSTOMER_CHANNELS:
         return render(
             request,
             "report.html",
@@ -280,7 +282,7 @@ def report(
             error="Give the report a title, and a channel of phone, email, forum or manual.",
         )
     with svc.unit_of_work(person) as ctx:
-        item = alert.report(
+        item = opening.report(
             ctx,
             title=title.strip(),
             description=description,

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from escalator.api.deps import ServicesDep
 from escalator.app import Services
-from escalator.process import console_sessions
+from escalator.process.core import console_sessions
 from escalator.web.routes import CODES, FAILURES, Viewer, render, signed_out
 
 router = APIRouter(include_in_schema=False)

@@ -12,9 +12,11 @@ from escalator.api import downloads
 from escalator.api.deps import ServicesDep
 from escalator.app import Services
 from escalator.domain.severity import BUSINESS_IMPACTS, LEVELS, USER_IMPACTS, Answers
-from escalator.process import assessment, evidence, playbooks, related, report, triage_view
-from escalator.process.context import Ctx
-from escalator.process.records import load
+from escalator.process.core import evidence
+from escalator.process.core.context import Ctx
+from escalator.process.core.records import load
+from escalator.process.triage import assessment, playbooks, related, report
+from escalator.process.triage import view as triage_view
 from escalator.web.routes import CODES, FAILURES, Viewer, render, time_left
 
 router = APIRouter(include_in_schema=False)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from escalator.api.server import create_app
 from escalator.app import Services
-from escalator.process import integrations
+from escalator.process.core import integrations
 from escalator.store.models import Alert, Integration
 from tests.escalation.conftest import write_process
 from tests.fakes import FakeClock

@@ -8,7 +8,7 @@ from escalator.app import build
 from escalator.cli import app
 from escalator.config.process_loader import default_process_text
 from escalator.config.settings import Settings
-from escalator.process import console_sessions
+from escalator.process.core import console_sessions
 from tests.unit.test_process_file import THREE_MISTAKES
 
 runner = CliRunner()

@@ -18,7 +18,7 @@ import pytest
 from escalator.api.server import create_app
 from escalator.app import Services, build
 from escalator.config.settings import Settings
-from escalator.process import integrations, queries
+from escalator.process.core import integrations, queries
 from escalator.store import migrate
 from tests.conftest import need
 from tests.e2e.live import free_port, serving

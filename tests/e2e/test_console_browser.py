@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, expect
 from escalator.api.server import create_app
 from escalator.app import Services
 from escalator.engine.senders import ConsoleSender, PermanentFailure
-from escalator.process import alert
+from escalator.process.alert import opening
 from tests.e2e.live import serving
 
 
@@ -77,7 +77,7 @@ def test_integrations_and_dead_letters_in_the_console(
 
     svc.senders["console"] = Refusing()  # type: ignore[assignment]
     with svc.unit_of_work("santhosh") as ctx:
-        alert.report(ctx, title="Coupon totals wrong")
+        opening.report(ctx, title="Coupon totals wrong")
     svc.worker().run_once()
     svc.senders["console"] = ConsoleSender()
     with serving(create_app(svc, run_worker=False)) as base:
@@ -118,7 +118,7 @@ def test_the_triage_form_walks_the_checklist_to_the_support_manager(
     svc: Services, token_for: Callable[[str], str], browser: Browser
 ) -> None:
     with svc.unit_of_work("santhosh") as ctx:
-        alert.report(
+        opening.report(
             ctx, title="Storefront shows $0 for every product", caller="Bob", account="acme"
         )
     with serving(create_app(svc, run_worker=False)) as base:

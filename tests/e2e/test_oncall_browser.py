@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, expect
 
 from escalator.api.server import create_app
 from escalator.app import Services
-from escalator.process import pages
+from escalator.process.escalate import pages
 from escalator.store.models import Page
 from tests.e2e.live import serving
 from tests.escalation.conftest import escalated

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from escalator.app import Services
-from escalator.process import alert as alert_stage
+from escalator.process.alert import opening as alert_stage
 from escalator.store.models import OutboxMessage
 from tests.fakes import FakeClock
 from tests.fakes.http import FakeServer, Reply, Request

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from escalator.app import Services
-from escalator.process import alert as alert_stage
-from escalator.process import announce
-from escalator.process.records import enqueue, record
+from escalator.process.alert import opening as alert_stage
+from escalator.process.core import announce
+from escalator.process.core.records import enqueue, record
 from escalator.store.models import Incident, OutboxMessage
 from tests.fakes import FakeClock
 from tests.fakes.http import Reply

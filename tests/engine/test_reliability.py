@@ -20,8 +20,8 @@ from sqlalchemy import create_engine, select, text
 from escalator.api.server import create_app
 from escalator.app import Services
 from escalator.engine import handlers
-from escalator.process import alert as alert_stage
-from escalator.process import queries
+from escalator.process.alert import opening as alert_stage
+from escalator.process.core import queries
 from escalator.store.models import OutboxMessage, Ticket
 from tests.fakes import FakeClock
 from tests.fakes.jira import TOKEN, USER, FakeJira

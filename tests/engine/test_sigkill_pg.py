@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from escalator.app import Services
-from escalator.process import alert, escalation, playbooks
+from escalator.process.alert import opening
+from escalator.process.escalate import escalation
+from escalator.process.triage import playbooks
 from escalator.store.models import OutboxMessage, Page, TimelineEvent, Timer
 from tests.engine.test_two_workers_pg import start_worker
 from tests.fakes import FakeClock
@@ -48,7 +50,7 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(
     svc = make_services(pg_url)
     with svc.unit_of_work("dinesh") as ctx:
         keys = [
-            alert.open_incident(ctx, title=f"checkout {n}", source="alarm", channel="manual").key
+            opening.open_incident(ctx, title=f"checkout {n}", source="alarm", channel="manual").key
             for n in range(COUNT)
         ]
         for key in keys:

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from escalator.app import Services
-from escalator.process import alert
+from escalator.process.alert import opening
 from escalator.store.models import TimelineEvent, Timer
 from tests.fakes import FakeClock
 
@@ -44,7 +44,7 @@ def test_two_workers_fire_a_thousand_due_timers_exactly_once(
     svc = make_services(pg_url)
     with svc.unit_of_work("santhosh") as ctx:
         for n in range(COUNT):
-            alert.open_incident(ctx, title=f"alarm {n}", source="alarm", channel="manual")
+            opening.open_incident(ctx, title=f"alarm {n}", source="alarm", channel="manual")
 
     workers = [start_worker(pg_url, tmp_path / f"worker-{n}.log") for n in (1, 2)]
     try:

@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from escalator.app import Services
 from escalator.engine.senders import Outgoing, PermanentFailure, TemporaryFailure
-from escalator.process import alert, incident_actions, queries
+from escalator.process.alert import opening
+from escalator.process.core import incidents, queries
 from escalator.store.models import OutboxMessage, Timer
 from tests.fakes import FakeClock
 
@@ -33,7 +34,7 @@ def recorder(svc: Services) -> Recorder:
 
 def report(svc: Services) -> str:
     with svc.unit_of_work("santhosh") as ctx:
-        return alert.report(ctx, title="Checkout prices missing").key
+        return opening.report(ctx, title="Checkout prices missing").key
 
 
 def kinds(svc: Services, key: str) -> list[str]:
@@ -91,7 +92,7 @@ def test_a_worker_that_was_down_fires_late_and_says_how_late(
 def test_escalating_in_time_stops_the_triage_clock(svc: Services, clock: FakeClock) -> None:
     key = report(svc)
     with svc.unit_of_work("santhosh") as ctx:
-        incident_actions.escalate(ctx, key, to_role="support_manager")
+        incidents.escalate(ctx, key, to_role="support_manager")
     clock.advance(timedelta(hours=1))
     svc.worker().run_once()
     assert "triage_breached" not in kinds(svc, key)
@@ -203,7 +204,7 @@ def test_a_stopping_worker_finishes_its_batch_not_the_backlog(
 ) -> None:
     with svc.unit_of_work("santhosh") as ctx:
         for n in range(3):
-            alert.open_incident(ctx, title=f"disk {n}", source="alarm", channel="manual")
+            opening.open_incident(ctx, title=f"disk {n}", source="alarm", channel="manual")
     clock.advance(timedelta(hours=1))
     worker = svc.worker()
     worker.batch = 2

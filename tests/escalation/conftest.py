@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 
 from escalator.api.server import create_app
 from escalator.app import Services
-from escalator.process import alert, escalation, playbooks
+from escalator.process.alert import opening
+from escalator.process.escalate import escalation
+from escalator.process.triage import playbooks
 from tests.fakes.pagerduty import ROUTING_KEY, FakePagerDuty
 from tests.fakes.slack import TOKEN as SLACK_TOKEN
 from tests.fakes.slack import FakeSlack
@@ -31,7 +33,7 @@ SLACK_IDS = {
 def escalated(svc: Services, title: str = "checkout down") -> str:
     """An alarm the Support Manager sent to on call (no playbook applied): its key."""
     with svc.unit_of_work("dinesh") as ctx:
-        key = alert.open_incident(ctx, title=title, source="alarm", channel="manual").key
+        key = opening.open_incident(ctx, title=title, source="alarm", channel="manual").key
         playbooks.conclude(ctx, key, "not_applicable")
         escalation.decide(ctx, key, "on_call")
     return key

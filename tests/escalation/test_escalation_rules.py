@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 from icalendar import Calendar
 
 from escalator.app import Services
-from escalator.process import alert, escalation, incident_actions
+from escalator.process.alert import opening
+from escalator.process.core import incidents, people
+from escalator.process.escalate import escalation
 from escalator.store.models import Incident, Page, TimelineEvent
 from tests.escalation.conftest import escalated, write_process
 from tests.fakes import FakeClock
@@ -101,7 +103,7 @@ def test_the_resolution_clock_runs_on_after_acknowledgement(
         paged = ctx.session.query(Page).one().person
     assert paged
     with svc.unit_of_work(paged) as ctx:
-        incident_actions.acknowledge(ctx, key)
+        incidents.acknowledge(ctx, key)
     clock.advance(timedelta(hours=3))
     svc.worker().run_once()
     assert ("resolution_warning", "1h left to resolve") in kinds(svc, key)
@@ -122,7 +124,7 @@ def test_the_resolution_clock_runs_on_after_acknowledgement(
 
 def test_the_engineering_manager_path_has_a_day(svc: Services, clock: FakeClock) -> None:
     with svc.unit_of_work("dinesh") as ctx:
-        key = alert.open_incident(ctx, title="tooltip", source="customer", channel="phone").key
+        key = opening.open_incident(ctx, title="tooltip", source="customer", channel="phone").key
         incident = escalation.decide(ctx, key, "engineering_manager", note="low severity")
         assert (incident.owner_role, incident.owner_person) == ("engineering_manager", "raja")
         assert incident.resolution_due_at == clock.now() + timedelta(days=1)
@@ -136,7 +138,7 @@ def test_after_downtime_timers_fire_in_order_and_say_they_were_late(
     svc: Services, clock: FakeClock
 ) -> None:
     with svc.unit_of_work("santhosh") as ctx:
-        key = alert.open_incident(ctx, title="disk full", source="alarm", channel="manual").key
+        key = opening.open_incident(ctx, title="disk full", source="alarm", channel="manual").key
     clock.advance(timedelta(hours=2))  # no worker ran for two hours
     svc.worker().run_once()
     events = kinds(svc, key)
@@ -284,10 +286,8 @@ def test_the_engineering_manager_edits_a_rotation_and_it_takes_effect(
     )
     # Noah now holds the role (and may act in it); Vijay, no longer a member, does not
     with svc.unit_of_work("noah") as ctx:
-        from escalator.process import oncall
-
-        assert "on_call_engineer" in oncall.roles_of(ctx, "noah")
-        assert "on_call_engineer" not in oncall.roles_of(ctx, "vijay")
+        assert "on_call_engineer" in people.roles_of(ctx, "noah")
+        assert "on_call_engineer" not in people.roles_of(ctx, "vijay")
     key = escalated(svc)
     assert pages(svc)[0][:2] == ("on_call_engineer", "jonathan")
     assert (
@@ -350,11 +350,11 @@ def test_the_on_call_page_shows_forms_to_the_engineering_manager_only(
 def test_the_one_hour_rule_is_on_calls_alone(svc: Services, clock: FakeClock) -> None:
     key = escalated(svc)
     with svc.unit_of_work("michael") as ctx:
-        incident_actions.acknowledge(ctx, key)
+        incidents.acknowledge(ctx, key)
     with svc.unit_of_work("dinesh") as ctx:
-        incident_actions.escalate(ctx, key, to_role="engineering_council", note="needs a rollback")
+        incidents.escalate(ctx, key, to_role="engineering_council", note="needs a rollback")
     with svc.unit_of_work("jonathan") as ctx:
-        incident_actions.acknowledge(ctx, key)
+        incidents.acknowledge(ctx, key)
     clock.advance(timedelta(hours=1))
     svc.worker().run_once()
     assert [p[1] for p in pages(svc)] == ["michael"], "the council's incident brings in nobody"

@@ -12,7 +12,10 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from escalator.app import Services
-from escalator.process import alert, escalation, playbooks
+from escalator.process.alert import opening
+from escalator.process.core import integrations
+from escalator.process.escalate import escalation
+from escalator.process.triage import playbooks
 from escalator.store.models import OutboxMessage
 from tests.escalation.conftest import escalated
 from tests.fakes import FakeClock
@@ -85,8 +88,6 @@ def test_the_seed_path_pages_each_person_once(
 
     # ALERT: the alarm opens INC-1
     with paging.unit_of_work("dinesh") as ctx:
-        from escalator.process import integrations
-
         secret = integrations.create(ctx, kind="alertmanager", name="prod")[1]
     assert api.post(f"/api/v1/intake/alertmanager?token={secret}", json=ALARM).status_code == 202
     worker.run_once()
@@ -230,7 +231,7 @@ def test_pages_leave_the_outbox_before_the_chatter_around_them(
 ) -> None:
     svc = make_paging(worker_batch=2)
     with svc.unit_of_work("dinesh") as ctx:
-        key = alert.open_incident(
+        key = opening.open_incident(
             ctx, title="checkout down", source="customer", channel="phone"
         ).key
     svc.worker().run_once()

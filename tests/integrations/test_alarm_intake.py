@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from escalator.app import Services
-from escalator.process import incident_actions, queries
+from escalator.process.core import incidents as moves
+from escalator.process.core import queries
 from escalator.store.models import Alert, Incident
 from tests.fakes import FakeClock
 from tests.fakes.pagerduty import FakePagerDuty
@@ -71,7 +72,7 @@ def test_alertmanager_fired_then_resolved_pages_posts_and_resolves(
         kinds = [e.kind for e in queries.timeline(s, queries.get_incident(s, incident.key))]
     assert kinds[0] == "opened" and kinds[-1] == "alert_fired" and "assigned" in kinds
     with wired.unit_of_work("santhosh") as ctx:
-        incident_actions.acknowledge(ctx, incident.key)
+        moves.acknowledge(ctx, incident.key)
     worker.run_once()
     assert pagerduty.alerts == {f"escalator-{incident.key}": "acknowledged"}
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from escalator.app import Services
-from escalator.process import queries
+from escalator.process.core import queries
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.sns import FakeSns
 

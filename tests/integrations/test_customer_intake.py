@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from escalator.api.server import create_app
 from escalator.app import Services
-from escalator.process import integrations, queries
+from escalator.process.core import integrations, queries
 from escalator.store.models import Attachment
 from tests.e2e.live import free_port
 from tests.fakes.slack import TOKEN, FakeSlack

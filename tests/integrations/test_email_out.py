@@ -10,7 +10,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from escalator.app import Services
-from escalator.process import alert
+from escalator.process.alert import opening
 from tests.e2e.live import free_port
 from tests.fakes import FakeClock
 
@@ -50,7 +50,7 @@ def test_people_are_emailed_and_a_refusal_is_retried(
     )
     box.refuse = 1
     with svc.unit_of_work("noah") as ctx:
-        alert.report(ctx, title="Invoice totals off by one cent")
+        opening.report(ctx, title="Invoice totals off by one cent")
     worker = svc.worker()
     worker.run_once()
     assert len(box.mail) == 1, "one of the two was refused with a 4xx and waits"

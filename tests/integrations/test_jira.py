@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from escalator.app import Services
 from escalator.integrations.outbound.jira import JiraSender
-from escalator.process import alert as alert_stage
-from escalator.process import incident_actions, queries
+from escalator.process.alert import opening as alert_stage
+from escalator.process.core import incidents, queries
 from escalator.store.models import Ticket
 from tests.fakes import FakeClock
 from tests.fakes.http import Reply
@@ -58,9 +58,9 @@ def test_a_create_that_timed_out_after_jira_took_it_is_not_filed_twice(
     assert issue["fields"]["project"] == {"key": "MCT"}
 
     with jira_svc.unit_of_work("santhosh") as ctx:
-        incident_actions.escalate(ctx, key, to_role="support_manager", note="key account blocked")
+        incidents.escalate(ctx, key, to_role="support_manager", note="key account blocked")
     with jira_svc.unit_of_work("dinesh") as ctx:
-        incident_actions.resolve(ctx, key, note="pricing rule rolled back")
+        incidents.resolve(ctx, key, note="pricing rule rolled back")
     worker.run_once()
     assert any("Escalated to support_manager" in c for c in jira.comments["MCT-1"])
     assert issue["fields"]["status"] == {"name": "Done"}
@@ -76,7 +76,7 @@ def test_jira_down_delays_the_ticket_not_the_triage(
     with jira_svc.unit_of_work("santhosh") as ctx:
         key = alert_stage.report(ctx, title="Quotes slow").key
     with jira_svc.unit_of_work("santhosh") as ctx:
-        incident_actions.acknowledge(ctx, key)  # triage goes on meanwhile
+        incidents.acknowledge(ctx, key)  # triage goes on meanwhile
     worker = jira_svc.worker()
     for _ in range(6):
         worker.run_once()

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from escalator.api.server import create_app
 from escalator.app import Services
-from escalator.process import alert as alert_stage
-from escalator.process import integrations
+from escalator.process.alert import opening as alert_stage
+from escalator.process.core import integrations
 from tests.e2e.live import free_port
 from tests.fakes.pagerduty import ROUTING_KEY, FakePagerDuty
 from tests.fakes.slack import TOKEN, FakeSlack

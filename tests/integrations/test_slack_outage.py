@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from escalator.app import Services
-from escalator.process import incident_actions
+from escalator.process.core import incidents
 from escalator.store.models import OutboxMessage
 from tests.fakes import FakeClock
 from tests.fakes.http import Reply
@@ -50,11 +50,9 @@ def test_outage_then_rate_limit_then_recovery_delivers_everything_once_in_order(
     worker.run_once()
     for key in ("INC-1", "INC-2", "INC-3"):
         with wired.unit_of_work("santhosh") as ctx:
-            incident_actions.acknowledge(ctx, key, note=f"looking at {key}")
+            incidents.acknowledge(ctx, key, note=f"looking at {key}")
         with wired.unit_of_work("santhosh") as ctx:
-            incident_actions.escalate(
-                ctx, key, to_role="support_manager", note=f"{key} needs a manager"
-            )
+            incidents.escalate(ctx, key, to_role="support_manager", note=f"{key} needs a manager")
     worker.run_once()
     assert slack.messages == [], "nothing gets through a 503"
 

@@ -6,15 +6,16 @@ from sqlalchemy import select
 from escalator.app import Services
 from escalator.domain.lifecycle import IllegalTransition
 from escalator.domain.permissions import Forbidden
-from escalator.process import alert, incident_actions, queries
-from escalator.process.errors import InvalidInput, NotFound
+from escalator.process.alert import opening
+from escalator.process.core import incidents, queries
+from escalator.process.core.errors import InvalidInput, NotFound
 from escalator.store.models import OutboxMessage, Timer
 from tests.fakes import FakeClock
 
 
 def open_report(svc: Services, by: str = "santhosh") -> str:
     with svc.unit_of_work(by) as ctx:
-        return alert.report(ctx, title="Cloud pricing shows $0", caller="Bob", account="acme").key
+        return opening.report(ctx, title="Cloud pricing shows $0", caller="Bob", account="acme").key
 
 
 def test_a_phone_report_opens_notifies_first_tier_and_starts_the_triage_clock(
@@ -53,13 +54,13 @@ def test_every_change_is_on_the_timeline_with_who_when_and_from_to(
     key = open_report(svc)
     clock.advance(timedelta(minutes=3))
     with svc.unit_of_work("santhosh") as ctx:
-        incident_actions.acknowledge(ctx, key)
+        incidents.acknowledge(ctx, key)
     clock.advance(timedelta(minutes=5))
     with svc.unit_of_work("santhosh") as ctx:
-        incident_actions.escalate(ctx, key, to_role="support_manager", note="customer blocked")
+        incidents.escalate(ctx, key, to_role="support_manager", note="customer blocked")
     clock.advance(timedelta(minutes=20))
     with svc.unit_of_work("dinesh") as ctx:
-        incident_actions.resolve(ctx, key, note="playbook step 2 fixed it")
+        incidents.resolve(ctx, key, note="playbook step 2 fixed it")
     with svc.db.read() as s:
         incident = queries.get_incident(s, key)
         rows = [
@@ -85,17 +86,17 @@ def test_every_change_is_on_the_timeline_with_who_when_and_from_to(
 def test_resolving_twice_is_refused_and_changes_nothing(svc: Services) -> None:
     key = open_report(svc)
     with svc.unit_of_work("santhosh") as ctx:
-        incident_actions.resolve(ctx, key)
+        incidents.resolve(ctx, key)
     with (
         pytest.raises(IllegalTransition, match="cannot resolve an incident that is resolved"),
         svc.unit_of_work("santhosh") as ctx,
     ):
-        incident_actions.resolve(ctx, key)
+        incidents.resolve(ctx, key)
     with (
         pytest.raises(IllegalTransition, match="cannot escalate"),
         svc.unit_of_work("dinesh") as ctx,
     ):
-        incident_actions.escalate(ctx, key, to_role="on_call_engineer")
+        incidents.escalate(ctx, key, to_role="on_call_engineer")
     with svc.db.read() as s:
         assert [e.kind for e in queries.timeline(s, queries.get_incident(s, key))].count(
             "resolve"
@@ -108,18 +109,18 @@ def test_roles_are_checked_and_the_refusal_names_the_role(svc: Services) -> None
         pytest.raises(Forbidden, match="needs the role support_manager"),
         svc.unit_of_work("santhosh") as ctx,
     ):
-        incident_actions.escalate(ctx, key, to_role="on_call_engineer")
+        incidents.escalate(ctx, key, to_role="on_call_engineer")
     refusal = (
         "noah may not close incidents: it needs the role engineering_manager or support_manager"
     )
     with pytest.raises(Forbidden, match=refusal), svc.unit_of_work("noah") as ctx:
-        incident_actions.close(ctx, key)
+        incidents.close(ctx, key)
 
 
 def test_escalation_pages_the_rotation_holder_and_stops_the_triage_clock(svc: Services) -> None:
     key = open_report(svc)
     with svc.unit_of_work("dinesh") as ctx:
-        incident = incident_actions.escalate(ctx, key, to_role="on_call_engineer")
+        incident = incidents.escalate(ctx, key, to_role="on_call_engineer")
         expected = svc.process.primary("on_call_engineer", ctx.now)
         assert incident.owner_person == expected
     with svc.db.read() as s:
@@ -136,8 +137,8 @@ def test_escalation_pages_the_rotation_holder_and_stops_the_triage_clock(svc: Se
 def test_unknown_things_are_named(svc: Services) -> None:
     key = open_report(svc)
     with pytest.raises(NotFound, match="INC-999"), svc.unit_of_work("dinesh") as ctx:
-        incident_actions.resolve(ctx, "INC-999")
+        incidents.resolve(ctx, "INC-999")
     with pytest.raises(NotFound, match="keys look like INC-42"), svc.unit_of_work("dinesh") as ctx:
-        incident_actions.resolve(ctx, "banana")
+        incidents.resolve(ctx, "banana")
     with pytest.raises(InvalidInput, match="unknown role 'ceo'"), svc.unit_of_work("dinesh") as ctx:
-        incident_actions.escalate(ctx, key, to_role="ceo")
+        incidents.escalate(ctx, key, to_role="ceo")

@@ -22,16 +22,10 @@ from escalator.api.server import create_app
 from escalator.app import Services
 from escalator.cli import app
 from escalator.domain.severity import Answers
-from escalator.process import (
-    alert,
-    assessment,
-    incident_actions,
-    integrations,
-    oncall,
-    related,
-    report,
-    tokens,
-)
+from escalator.process.alert import opening
+from escalator.process.core import incidents, integrations, tokens
+from escalator.process.escalate import rotations
+from escalator.process.triage import assessment, related, report
 from escalator.store import migrate
 from escalator.store.db import Database, normalize_url
 from tests.conftest import need
@@ -84,11 +78,11 @@ def build_realistic(svc: Services, clock: FakeClock) -> None:
     worker = svc.worker()
     worker.run_once()  # two alarm incidents open; Slack and PagerDuty hear of them
     with svc.unit_of_work("santhosh") as ctx:
-        key = alert.report(
+        key = opening.report(
             ctx, title="ACME sees wrong prices", channel="phone", caller="Wile", account="acme"
         ).key
     with svc.unit_of_work("santhosh") as ctx:
-        incident_actions.acknowledge(ctx, key, note="on it")
+        incidents.acknowledge(ctx, key, note="on it")
         report.update(ctx, key, {"who": "ACME buyers", "what": "prices off by 10%"})
         report.add_link(ctx, key, url="https://grafana.example/d/prices", title="dashboard")
         related.add_bug(ctx, key="BUG-7", title="price cache not invalidated")
@@ -102,7 +96,7 @@ def build_realistic(svc: Services, clock: FakeClock) -> None:
         assessment.evaluate(ctx, key, answers)
     with svc.unit_of_work("raja") as ctx:
         start = datetime(2026, 11, 3, 9, tzinfo=UTC)
-        oncall.add_override(
+        rotations.add_override(
             ctx, "on_call", person="vijay", start=start, end=start + timedelta(hours=8)
         )
     escalated(svc, "checkout down")
@@ -111,7 +105,7 @@ def build_realistic(svc: Services, clock: FakeClock) -> None:
     clock.advance(timedelta(minutes=20))
     worker.run_once()  # nobody acknowledged: the next person is paged, warnings fire
     with svc.unit_of_work("santhosh") as ctx:
-        incident_actions.resolve(ctx, key, note="cache flushed")  # its messages stay queued
+        incidents.resolve(ctx, key, note="cache flushed")  # its messages stay queued
 
 
 def sqlite_rows(path: Path) -> Rows:
@@ -182,7 +176,7 @@ def test_a_backup_taken_while_another_connection_writes_restores_every_row(
 
     def write_during_the_backup() -> None:
         with live.unit_of_work("santhosh") as ctx:
-            alert.report(ctx, title="called in while the backup ran", channel="phone")
+            opening.report(ctx, title="called in while the backup ran", channel="phone")
             ctx.session.flush()  # on disk in the WAL, holding the write lock, not committed
             written.set()
             assert go.wait(30)
@@ -220,7 +214,7 @@ def test_backups_taken_while_writes_commit_hold_whole_transactions(
         while not stop.is_set():
             try:
                 with live.unit_of_work("santhosh") as ctx:
-                    opened.append(alert.report(ctx, title="steady stream", channel="phone").key)
+                    opened.append(opening.report(ctx, title="steady stream", channel="phone").key)
             except Exception as exc:  # collected and asserted below
                 failures.append(exc)
 
@@ -258,7 +252,7 @@ def test_restore_refuses_a_database_that_already_has_incidents(
     live: Services, tmp_path: Path
 ) -> None:
     with live.unit_of_work("santhosh") as ctx:
-        alert.report(ctx, title="the only incident", channel="phone")
+        opening.report(ctx, title="the only incident", channel="phone")
     backup = tmp_path / "b.db"
     assert cli("backup", str(backup)).exit_code == 0
     before = sqlite_rows(tmp_path / "live.db")

@@ -7,7 +7,8 @@ from typing import Any, Protocol
 
 from escalator.app import Services
 from escalator.integrations.inbound.email import parse_email
-from escalator.process import customer, integrations
+from escalator.process.alert import customer
+from escalator.process.core import integrations
 
 ALARM_TITLE = "<img src=x onerror=alert(1)>"
 EMAIL_SUBJECT = '<script>alert("subject")</script> Refund <b>now</b>'

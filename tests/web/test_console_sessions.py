@@ -14,7 +14,7 @@ from sqlalchemy import select
 from escalator.api.downloads import content_disposition
 from escalator.api.server import create_app
 from escalator.app import Services
-from escalator.process import tokens
+from escalator.process.core import tokens
 from escalator.store.models import ApiToken, ConsoleSession
 from tests.fakes import FakeClock
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from escalator.app import Services
-from escalator.process import integrations
+from escalator.process.core import integrations
 
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

@@ -1,0 +1,173 @@
+"""Loading incidents and writing the rows every stage writes: timeline events, timers, messages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from escalator.domain.lifecycle import Change, IncidentState, Stage, Status
+from escalator.process.core.context import Ctx
+from escalator.process.core.errors import NotFound
+from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, TimelineEvent, Timer
+
+_KEY = re.compile(rf"^(?:{KEY_PREFIX}-)?(\d{{1,18}})$", re.IGNORECASE)
+
+
+def incident_id(key: str) -> int:
+    match = _KEY.match(key.strip())
+    if not match:
+        raise NotFound(f"no incident {key!r}: keys look like {KEY_PREFIX}-42")
+    return int(match.group(1))
+
+
+def load(ctx: Ctx, key: str, *, for_update: bool = True) -> Incident:
+    """The incident named by ``key``, locked against concurrent changes when ``for_update``."""
+    query = select(Incident).where(Incident.id == incident_id(key))
+    if for_update:
+        query = query.with_for_update()
+    incident = ctx.session.scalars(query).one_or_none()
+    if incident is None:
+        raise NotFound(f"no incident {key}")
+    return incident
+
+
+def state_of(incident: Incident) -> IncidentState:
+    return IncidentState(
+        Status(incident.status), Stage(incident.stage), incident.owner_role, incident.owner_person
+    )
+
+
+def record(
+    ctx: Ctx,
+    incident: Incident,
+    kind: str,
+    *,
+    note: str = "",
+    change: Change | None = None,
+    data: dict[str, Any] | None = None,
+    actor: str | None = None,
+) -> TimelineEvent:
+    event = TimelineEvent(
+        incident_id=incident.id,
+        at=ctx.now,
+        actor=actor or ctx.actor,
+        kind=kind,
+        field=change.field if change else None,
+        before=change.before if change else None,
+        after=change.after if change else None,
+        note=note,
+        data=data or {},
+    )
+    ctx.session.add(event)
+    ctx.session.flush()
+    return event
+
+
+def schedule(
+    ctx: Ctx, incident: Incident, kind: str, due_at: datetime, payload: dict[str, Any] | None = None
+) -> Timer:
+    timer = Timer(
+        incident_id=incident.id,
+        kind=kind,
+        due_at=due_at,
+        state="pending",
+        payload=payload or {},
+        created_at=ctx.now,
+    )
+    ctx.session.add(timer)
+    return timer
+
+
+def cancel_timers(ctx: Ctx, incident: Incident, kinds: tuple[str, ...] | None = None) -> None:
+    """Cancel the incident's pending timers (of ``kinds``, or all)."""
+    query = update(Timer).where(Timer.incident_id == incident.id, Timer.state == "pending")
+    if kinds is not None:
+        query = query.where(Timer.kind.in_(kinds))
+    # "fetch": only the rows it changed are updated in the session, instead of testing the
+    # criteria against every object the session holds (a worker's batch holds hundreds)
+    ctx.session.execute(
+        query.values(state="cancelled", fired_at=ctx.now),
+        execution_options={"synchronize_session": "fetch"},
+    )
+
+
+Merge = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """A subject: one line (a header cannot hold a line break), at most ``limit`` long."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def enqueue(
+    ctx: Ctx,
+    *,
+    incident: Incident | None,
+    channel: str,
+    destination: str,
+    subject: str,
+    body: str = "",
+    idempotency_key: str,
+    payload: dict[str, Any] | None = None,
+    rank: int = 1,
+    coalesce: str | None = None,
+    merge: Merge | None = None,
+) -> OutboxMessage:
+    """Queue a message. With ``coalesce``, a message of that key still waiting (not being
+    sent) takes this one's subject, body and ``merge(its payload, this payload)`` instead —
+    the last of its queue only, unless ``merge`` is None (a whole-state message such as a
+    root-message update, where only the newest matters)."""
+    payload = payload or {}
+    if coalesce is not None:
+        waiting = _waiting(ctx, coalesce, tail=merge is not None)
+        if waiting is not None:
+            waiting.subject, waiting.body = one_line(subject), body
+            waiting.payload = merge(waiting.payload, payload) if merge else payload
+            return waiting
+    message = OutboxMessage(
+        rank=rank,
+        incident_id=incident.id if incident else None,
+        channel=channel,
+        destination=destination,
+        subject=one_line(subject),
+        body=body,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        state="pending",
+        attempts=0,
+        next_attempt_at=ctx.now,
+        created_at=ctx.now,
+        coalesce_key=coalesce,
+    )
+    ctx.session.add(message)
+    return message
+
+
+def _waiting(ctx: Ctx, key: str, *, tail: bool) -> OutboxMessage | None:
+    """The pending, unleased message of ``key`` (the newest of its queue, with ``tail``)."""
+    row = ctx.session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.coalesce_key == key,
+            OutboxMessage.state == "pending",
+            OutboxMessage.lease_until.is_(None),
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or not tail:
+        return row
+    newest = ctx.session.scalar(
+        select(func.max(OutboxMessage.id)).where(
+            OutboxMessage.state == "pending",
+            OutboxMessage.incident_id == row.incident_id,
+            OutboxMessage.channel == row.channel,
+            OutboxMessage.destination == row.destination,
+        )
+    )
+    return row if newest == row.id else None

@@ -1,0 +1,42 @@
+"""How the stages plug together: which stage acts on each moment of an incident's life, which
+use case runs when a timer of each kind falls due, and what a delivered message's answer
+means. The one module that names every stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from escalator.process.alert import alarms
+from escalator.process.core import events
+from escalator.process.core.context import Ctx
+from escalator.process.escalate import pages, paging, resolution, rotations
+from escalator.process.triage import kickoff, tickets
+from escalator.store.models import Incident, Timer
+
+TimerHandler = Callable[[Ctx, Incident, Timer], None]
+Receipt = Callable[[Ctx, dict[str, Any], dict[str, Any]], None]
+
+SUBSCRIPTIONS: dict[str, list[events.Subscriber]] = {
+    events.OPENED: [kickoff.start],
+    events.ACKNOWLEDGED: [paging.on_acknowledged],
+    events.HANDED_OVER: [kickoff.on_handed_over],
+    events.RESOLVED: [pages.closed, alarms.release_group, tickets.on_resolved],
+}
+
+HANDLERS: dict[str, TimerHandler] = {
+    kickoff.DEADLINE: kickoff.on_deadline,
+    kickoff.WARNING: kickoff.on_warning,
+    pages.ACK_TIMEOUT: paging.on_ack_timeout,
+    pages.BRING_IN: paging.on_bring_in,
+    resolution.WARNING: resolution.on_warning,
+    resolution.DEADLINE: resolution.on_deadline,
+    rotations.HANDOFF: rotations.on_handoff,
+}
+
+# what a delivered message's answer means to the process, by the message's "receipt" name
+RECEIPTS: dict[str, Receipt] = {
+    tickets.CREATED: tickets.on_created,
+}
+
+events.install(SUBSCRIPTIONS)
