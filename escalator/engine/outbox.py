@@ -27,13 +27,14 @@ from __future__ import annotations
 import logging
 import queue
 import random
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from escalator.domain.retry import backoff
@@ -48,6 +49,11 @@ log = logging.getLogger("escalator.worker")
 
 LEASE = timedelta(seconds=60)
 LEASE_MARGIN = timedelta(seconds=15)  # a send is not started this close to its lease's end
+# outcomes are recorded together once this many have come back or this long has passed: a
+# transaction per message would cost more than the sending, while a killed worker re-sends at
+# most what came back in the last moment (each with its idempotency key)
+RECORD_EVERY = 200
+RECORD_WITHIN = 0.05  # seconds
 Destination = tuple[str, str]  # (channel, destination)
 
 
@@ -106,9 +112,10 @@ class Dispatcher:
         running = len(groups)
         while running:
             ready = [results.get()]
-            while True:  # record everything that has come back by now, in one transaction
-                try:
-                    ready.append(results.get_nowait())
+            waited_until = time.monotonic() + RECORD_WITHIN
+            while len(ready) < RECORD_EVERY and running > ready.count(None):
+                try:  # gather what comes back within a moment, to record it together
+                    ready.append(results.get(timeout=max(0.0, waited_until - time.monotonic())))
                 except queue.Empty:
                     break
             running -= ready.count(None)
@@ -158,12 +165,30 @@ class Dispatcher:
                 if wait:  # over the destination's rate: it waits, no attempt is spent
                     self.paused[key] = now + wait
                     continue
-                row.lease_until, row.claimed_by = lease_until, self.worker_id
-                row.attempts += 1  # a try that is never recorded still counts: see _find
-                claimed.append(self._outgoing(session, row, getattr(sender, "threads", False)))
+                # a try that is never recorded still counts: a retry of it looks first (_find)
+                claimed.append(
+                    self._outgoing(
+                        session, row, getattr(sender, "threads", False), row.attempts + 1
+                    )
+                )
+            if claimed:  # one UPDATE for the batch, not one per row
+                session.execute(
+                    update(OutboxMessage),
+                    [
+                        {
+                            "id": m.id,
+                            "lease_until": lease_until,
+                            "claimed_by": self.worker_id,
+                            "attempts": m.attempt,
+                        }
+                        for m in claimed
+                    ],
+                )
         return claimed, lease_until
 
-    def _outgoing(self, session: Session, row: OutboxMessage, threads: bool) -> Outgoing:
+    def _outgoing(
+        self, session: Session, row: OutboxMessage, threads: bool, attempt: int
+    ) -> Outgoing:
         thread = None
         if threads and row.incident_id is not None:
             thread = session.scalar(
@@ -185,7 +210,7 @@ class Dispatcher:
             row.body,
             row.payload,
             row.idempotency_key,
-            row.attempts,
+            attempt,
             thread,
         )
 
@@ -231,53 +256,75 @@ class Dispatcher:
 
     # -- record -------------------------------------------------------------------------
     def _record(self, outcomes: list[Outcome]) -> None:
-        """Write a set of outcomes in one transaction."""
+        """Write a set of outcomes in one transaction: one UPDATE for all of them, and a
+        savepoint only around the receipts that tell the process what an answer means."""
         if not outcomes:
             return
         now = self.now()
         with self.db.write() as session:
             ids = [outcome.message.id for outcome in outcomes]
             rows = {
-                r.id: r
-                for r in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+                row.id: row
+                for row in session.execute(
+                    select(
+                        OutboxMessage.id,
+                        OutboxMessage.claimed_by,
+                        OutboxMessage.state,
+                        OutboxMessage.channel,
+                        OutboxMessage.destination,
+                        OutboxMessage.payload,
+                    ).where(OutboxMessage.id.in_(ids))
+                )
             }
+            changes = []
             for outcome in outcomes:
                 row = rows.get(outcome.message.id)
                 if row is None or row.claimed_by != self.worker_id or row.state != "pending":
                     continue  # our lease lapsed and another worker owns it now
-                row.lease_until = None
+                change: dict[str, Any] = {"id": row.id, "lease_until": None}
+                receipt = RECEIPTS.get(str(row.payload.get("receipt", "")))
+                if outcome.error is None and not outcome.deferred:
+                    unrecorded = self._receipt(session, receipt, row, outcome, now)
+                    if unrecorded:  # delivered, but what its answer means could not be stored
+                        outcome = Outcome(outcome.message, unrecorded, message_only=True)
                 if outcome.deferred:
-                    row.attempts -= 1  # never tried
+                    change["attempts"] = outcome.message.attempt - 1  # never tried
                 elif outcome.error is None:
-                    self._sent(session, row, outcome, now)
+                    change |= {"state": "sent", "sent_at": now, "last_error": None}
+                    change["result"] = outcome.result or {}
                 else:
-                    self._failed(row, outcome, now)
+                    change |= self._failed(row.id, row.channel, row.destination, outcome, now)
+                changes.append(change)
+            if changes:
+                session.execute(update(OutboxMessage), changes)
 
-    def _sent(self, session: Session, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
-        receipt = RECEIPTS.get(str(row.payload.get("receipt", "")))
+    def _receipt(
+        self, session: Session, receipt: Any, row: Any, outcome: Outcome, now: datetime
+    ) -> str | None:
+        """Run a delivered message's receipt in a savepoint; the error if it raised."""
+        if receipt is None:
+            return None
         try:
             with session.begin_nested():
-                row.state, row.sent_at, row.last_error = "sent", now, None
-                row.result = outcome.result or {}
-                if receipt is not None:
-                    receipt(self.ctx_for(session, now), row.payload, row.result)
-        except Exception as exc:  # what the answer means could not be stored: ask again
+                receipt(self.ctx_for(session, now), row.payload, outcome.result or {})
+        except Exception as exc:  # the message is asked again: its sender finds the answer
             log.exception("message %s: recording its receipt failed", row.id)
-            error = f"delivered, but recording the answer failed: {type(exc).__name__}: {exc}"
-            self._failed(row, Outcome(outcome.message, error, message_only=True), now)
+            return f"delivered, but recording the answer failed: {type(exc).__name__}: {exc}"
+        return None
 
-    def _failed(self, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
-        row.last_error = outcome.error
-        if outcome.permanent or row.attempts >= self.max_attempts:
-            row.state = "dead"
-            log.error("message %s dead-lettered: %s", row.id, outcome.error)
-            return
-        delay = backoff(row.attempts, jitter=self.rng.random(), retry_after=outcome.retry_after)
-        row.next_attempt_at = now + delay
+    def _failed(
+        self, row_id: int, channel: str, destination: str, outcome: Outcome, now: datetime
+    ) -> dict[str, Any]:
+        attempt = outcome.message.attempt
+        if outcome.permanent or attempt >= self.max_attempts:
+            log.error("message %s dead-lettered: %s", row_id, outcome.error)
+            return {"state": "dead", "last_error": outcome.error}
+        delay = backoff(attempt, jitter=self.rng.random(), retry_after=outcome.retry_after)
         if not outcome.message_only:  # the destination waits with it, and keeps its order
-            key = (row.channel, row.destination)
-            self.paused[key] = max(self.paused.get(key, now), row.next_attempt_at)
-        log.warning("message %s: %s; retry in %s", row.id, outcome.error, delay)
+            key = (channel, destination)
+            self.paused[key] = max(self.paused.get(key, now), now + delay)
+        log.warning("message %s: %s; retry in %s", row_id, outcome.error, delay)
+        return {"next_attempt_at": now + delay, "last_error": outcome.error}
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)

@@ -38,7 +38,7 @@ from escalator.engine.outbox import Dispatcher
 from escalator.engine.senders import Sender
 from escalator.process.alert import alarms
 from escalator.process.core.context import SYSTEM, Channels, Ctx, Links
-from escalator.process.core.records import record
+from escalator.process.core.records import FIRING, record
 from escalator.process.escalate import rotations
 from escalator.store.db import Database
 from escalator.store.models import Incident, Timer, WorkerHeartbeat
@@ -153,6 +153,7 @@ class Worker:
             timers = list(session.scalars(query).all())
             # lock incidents in one global order so that two workers never deadlock
             timers.sort(key=lambda t: (t.incident_id or 0, t.due_at, t.id))
+            session.info[FIRING] = timers  # cancel_timers keeps them up to date
             ctx = self._ctx(session, now)  # the time the batch was claimed at
             for timer in timers:
                 self._fire(ctx, timer)

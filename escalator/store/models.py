@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +72,16 @@ class Incident(Base):
 
 class TimelineEvent(Base):
     """Append-only: rows are inserted, never updated or deleted."""
+
+    @property
+    def ref(self) -> str:
+        """A unique reference for the idempotency keys of what the event causes, usable before
+        the row is flushed and has its id (a worker's batch writes its events together)."""
+        ref: str | None = self.__dict__.get("_ref")
+        if ref is None:
+            ref = f"e{self.id}" if self.id is not None else uuid.uuid4().hex
+            self.__dict__["_ref"] = ref
+        return ref
 
     __tablename__ = "timeline_events"
 

@@ -170,7 +170,7 @@ def _update_root(ctx: Ctx, incident: Incident, event: TimelineEvent, destination
         channel=SLACK,
         destination=destination,
         subject=f"{incident.key} update",
-        idempotency_key=f"slack:update:{event.id}",
+        idempotency_key=f"slack:update:{event.ref}",
         payload={
             "op": "update",
             "text": f"{incident.key} {incident.status}: {mrkdwn(incident.title)}",
@@ -192,7 +192,7 @@ def changed(ctx: Ctx, incident: Incident, event: TimelineEvent, line: str) -> No
             channel=SLACK,
             destination=destination,
             subject=f"{incident.key} {line}",
-            idempotency_key=f"slack:reply:{event.id}",
+            idempotency_key=f"slack:reply:{event.ref}",
             payload={"op": "reply", "text": mrkdwn(line)},
         )
 
@@ -213,7 +213,7 @@ def alert_changed(
         channel=SLACK,
         destination=destination,
         subject=f"{incident.key} alert changes",
-        idempotency_key=f"slack:reply:{event.id}",
+        idempotency_key=f"slack:reply:{event.ref}",
         payload=_digest(new),
         coalesce=f"slack:alerts:{incident.id}:{destination}",
         merge=lambda old, _: _digest(
@@ -296,7 +296,7 @@ def _pagerduty(
         channel=PAGERDUTY,
         destination=service,
         subject=f"{action} {incident.key}",
-        idempotency_key=f"pagerduty:{action}:{event.id}",
+        idempotency_key=f"pagerduty:{action}:{event.ref}",
         payload=body,
         rank=rank,
     )

@@ -42,7 +42,7 @@ def notify(
                 destination=destination,
                 subject=f"[{incident.key}] {subject}",
                 body=body,
-                idempotency_key=f"{channel}:{because.id}:{person}",
+                idempotency_key=f"{channel}:{because.ref}:{person}",
                 payload={"event": because.kind, "incident": incident.key},
             )
             count += 1

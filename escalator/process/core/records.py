@@ -8,11 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from escalator.domain.lifecycle import Change, IncidentState, Stage, Status
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import NotFound
 from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, TimelineEvent, Timer
+
+FIRING = "firing"  # session.info key: the timers a worker's batch is firing
 
 _KEY = re.compile(rf"^(?:{KEY_PREFIX}-)?(\d{{1,18}})$", re.IGNORECASE)
 
@@ -62,8 +65,7 @@ def record(
         note=note,
         data=data or {},
     )
-    ctx.session.add(event)
-    ctx.session.flush()
+    ctx.session.add(event)  # flushed with the next query or the commit, with its neighbours
     return event
 
 
@@ -84,15 +86,31 @@ def schedule(
 
 def cancel_timers(ctx: Ctx, incident: Incident, kinds: tuple[str, ...] | None = None) -> None:
     """Cancel the incident's pending timers (of ``kinds``, or all)."""
+
+    def cancels(timer: Timer) -> bool:
+        return (
+            timer.incident_id == incident.id
+            and timer.state == "pending"
+            and (kinds is None or timer.kind in kinds)
+        )
+
+    # timers scheduled in this transaction and not yet written are cancelled before they are
+    for new in [obj for obj in ctx.session.new if isinstance(obj, Timer) and cancels(obj)]:
+        new.state, new.fired_at = "cancelled", ctx.now
     query = update(Timer).where(Timer.incident_id == incident.id, Timer.state == "pending")
     if kinds is not None:
         query = query.where(Timer.kind.in_(kinds))
-    # "fetch": only the rows it changed are updated in the session, instead of testing the
-    # criteria against every object the session holds (a worker's batch holds hundreds)
-    ctx.session.execute(
-        query.values(state="cancelled", fired_at=ctx.now),
-        execution_options={"synchronize_session": "fetch"},
-    )
+    with ctx.session.no_autoflush:  # the UPDATE needs nothing else of this transaction written
+        ctx.session.execute(
+            query.values(state="cancelled", fired_at=ctx.now),
+            execution_options={"synchronize_session": False},
+        )
+    # the timers of the worker's batch learn it too, without a SELECT: a timer cancelled by an
+    # earlier one of the batch must not fire
+    for timer in ctx.session.info.get(FIRING, ()):
+        if cancels(timer):
+            set_committed_value(timer, "state", "cancelled")
+            set_committed_value(timer, "fired_at", ctx.now)
 
 
 Merge = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
@@ -128,7 +146,7 @@ def enqueue(
         if waiting is not None:
             waiting.subject, waiting.body = one_line(subject), body
             waiting.payload = merge(waiting.payload, payload) if merge else payload
-            return waiting
+            return waiting  # in its place in the queue
     message = OutboxMessage(
         rank=rank,
         incident_id=incident.id if incident else None,
@@ -145,23 +163,41 @@ def enqueue(
         coalesce_key=coalesce,
     )
     ctx.session.add(message)
+    ctx.session.info.setdefault(TAILS, {})[_queue_of(message)] = message
+    if coalesce is not None:
+        ctx.session.info.setdefault(COALESCING, {})[coalesce] = message
     return message
 
 
+TAILS = "outbox_tails"  # session.info: the newest message this transaction queued, per queue
+COALESCING = "outbox_coalescing"  # session.info: coalesce key -> message queued here
+
+
+def _queue_of(message: OutboxMessage) -> tuple[int | None, str, str]:
+    return (message.incident_id, message.channel, message.destination)
+
+
 def _waiting(ctx: Ctx, key: str, *, tail: bool) -> OutboxMessage | None:
-    """The pending, unleased message of ``key`` (the newest of its queue, with ``tail``)."""
-    row = ctx.session.scalars(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.coalesce_key == key,
-            OutboxMessage.state == "pending",
-            OutboxMessage.lease_until.is_(None),
-        )
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-    ).first()
+    """The pending, unleased message of ``key`` (the newest of its queue, with ``tail``):
+    queued by this transaction, or before it."""
+    row = ctx.session.info.get(COALESCING, {}).get(key)
+    if row is None:
+        with ctx.session.no_autoflush:  # what this transaction queued is known without it
+            row = ctx.session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.coalesce_key == key,
+                    OutboxMessage.state == "pending",
+                    OutboxMessage.lease_until.is_(None),
+                )
+                .order_by(OutboxMessage.id.desc())
+                .limit(1)
+            ).first()
     if row is None or not tail:
         return row
+    queued_here = ctx.session.info.get(TAILS, {}).get(_queue_of(row))
+    if queued_here is not None:
+        return row if queued_here is row else None
     newest = ctx.session.scalar(
         select(func.max(OutboxMessage.id)).where(
             OutboxMessage.state == "pending",

@@ -189,7 +189,7 @@ def acknowledged(ctx: Ctx, incident: Incident, event: TimelineEvent) -> Page | N
         page.state, page.acked_at, page.acked_by = "acknowledged", ctx.now, ctx.actor
         service = pagerduty_destination(ctx, incident, page.person or "")
         if service is not None:
-            _pagerduty(ctx, incident, page, service, "acknowledge", f"ack:{page.id}:{event.id}")
+            _pagerduty(ctx, incident, page, service, "acknowledge", f"ack:{page.id}:{event.ref}")
     cancel_timers(ctx, incident, (ACK_TIMEOUT,))
     return ringing[-1] if ringing else None
 
@@ -204,7 +204,7 @@ def closed(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
             continue
         service = pagerduty_destination(ctx, incident, page.person)
         if service is not None:
-            _pagerduty(ctx, incident, page, service, "resolve", f"resolve:{page.id}:{event.id}")
+            _pagerduty(ctx, incident, page, service, "resolve", f"resolve:{page.id}:{event.ref}")
 
 
 # -- the read side: pages with how each channel's delivery went ----------------------------

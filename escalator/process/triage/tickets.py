@@ -115,7 +115,7 @@ def _jira(
         channel=JIRA,
         destination=ctx.channels.ticket_project,
         subject=f"{op} {incident.key}",
-        idempotency_key=f"jira:{op}:{event.id}",
+        idempotency_key=f"jira:{op}:{event.ref}",
         payload={"op": op, **payload},
     )
 
