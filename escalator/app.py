@@ -66,6 +66,8 @@ class Services:
         links = self.links  # made (and maybe stored) before this transaction opens
         with self.db.write() as session:
             yield self._ctx(session, actor, links)
+            self.db.made_work(session)
+        self.db.woke()
 
     @contextmanager
     def looking(self, actor: str) -> Iterator[Ctx]:

@@ -101,6 +101,9 @@ class GroupCommitter:
                 outcomes.append(None)
             if merged:
                 self.write(session, list(merged.values()))
+                self.db.made_work(session)
+        if merged:
+            self.db.woke()  # the worker folds them into incidents now, not at its next poll
         return outcomes
 
 

@@ -83,6 +83,7 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
             yield
         finally:
             stop.set()
+            svc.db.work.set()  # an idle worker wakes to stop
             if thread is not None:
                 thread.join(timeout=10)
             if smtp:

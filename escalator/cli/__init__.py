@@ -123,7 +123,7 @@ def worker(
         return
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda *_: (stop.set(), svc.db.work.set()))
     try:
         w.run(
             stop,

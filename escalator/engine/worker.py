@@ -26,6 +26,8 @@ import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -37,10 +39,11 @@ from escalator.engine.handlers import HANDLERS, TimerHandler
 from escalator.engine.outbox import Dispatcher
 from escalator.engine.senders import Sender
 from escalator.process.alert import alarms
+from escalator.process.core import queries
 from escalator.process.core.context import SYSTEM, Channels, Ctx, Links
 from escalator.process.core.records import FIRING, record
 from escalator.process.escalate import rotations
-from escalator.store.db import Database
+from escalator.store.db import WORK_CHANNEL, Database
 from escalator.store.models import Incident, Timer, WorkerHeartbeat
 
 log = logging.getLogger("escalator.worker")
@@ -48,11 +51,40 @@ log = logging.getLogger("escalator.worker")
 LATE_MS = 5000  # a timer fired later than this says so on its incident's timeline
 TIMER_ATTEMPTS = 5  # a handler that raises this often is set aside as failed
 BEAT_EVERY = timedelta(seconds=5)  # heartbeat writes, at most
+IDLE_MAX = 10.0  # seconds an idle worker sleeps at most when NOTIFY wakes it for new work
 FORGET_AFTER = timedelta(days=7)  # heartbeats of workers gone this long are dropped
 
 
 class WorkerStuck(Exception):
     """No round of work has succeeded for longer than the worker may go on like that."""
+
+
+class _Listener:
+    """PostgreSQL: LISTEN for the NOTIFY a committing use case sends, and wake the worker."""
+
+    def __init__(self, db: Database, wake: threading.Event) -> None:
+        self.wake = wake
+        self.stopping = threading.Event()
+        self.url = db.listener_url()
+        self.thread = threading.Thread(target=self._run, name="escalator-listen", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True) as conn:
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(WORK_CHANNEL)))
+                    self.wake.set()  # anything committed while we were not listening
+                    while not self.stopping.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self.wake.set()
+            except psycopg.Error as exc:  # the worker still looks every IDLE_MAX
+                log.warning("worker: LISTEN %s failed (%s); retrying", WORK_CHANNEL, exc)
+                self.stopping.wait(5)
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
 
 
 def _say_late(ctx: Ctx, incident: Incident, timer: Timer) -> None:
@@ -257,11 +289,21 @@ class Worker:
         give_up_after: timedelta | None = None,
     ) -> None:
         """Work until ``stop`` is set (a stop waits for the round in hand, not the backlog).
-        Raises :class:`WorkerStuck` after ``give_up_after`` without a successful round."""
+        Raises :class:`WorkerStuck` after ``give_up_after`` without a successful round.
+
+        Idle, the worker sleeps until the next timer or message is due, and wakes at once when
+        a use case of this process commits new work (``Database.work``) or, on PostgreSQL,
+        when any process does (LISTEN/NOTIFY): it then looks every ``IDLE_MAX`` at most.
+        Without NOTIFY (SQLite, where other processes cannot tell it) it also looks every
+        ``poll_seconds``."""
         log.info("worker %s started", self.worker_id)
+        wake = self.db.work
+        listener = _Listener(self.db, wake) if self.db.is_postgres else None
+        longest = IDLE_MAX if listener is not None else poll_seconds
         pause = poll_seconds
         try:
             while not stop.is_set():
+                wake.clear()  # what commits from here on wakes the next wait
                 busy, error = self.round()
                 if error is None:
                     pause = poll_seconds
@@ -273,11 +315,33 @@ class Worker:
                     )
                 else:  # back off while something is broken, up to half a minute
                     pause = min(max(pause * 2, poll_seconds), 30.0)
-                if error is not None or not busy:
+                if error is not None:
                     stop.wait(pause)
+                elif not busy and not stop.is_set():
+                    wake.wait(self._until_due(longest, poll_seconds))
         finally:
+            if listener is not None:
+                listener.close()
             self._stopped()
         log.info("worker %s stopped", self.worker_id)
+
+    def _until_due(self, longest: float, poll_seconds: float) -> float:
+        """Seconds until the next timer, retry or message is due (at most ``longest``). What
+        is due already but was not done (a message behind an elder, or to a destination that
+        waits) is looked at again after ``poll_seconds``."""
+        now = self.clock.now()
+        try:
+            with self.db.read() as session:
+                due = [d for d in queries.next_due(session) if d is not None]
+        except Exception:  # the next round will say what is wrong
+            return min(longest, poll_seconds)
+        due += [until for until in self.outbox.paused.values() if until > now]
+        later = [d for d in due if d > now]
+        if len(later) < len(due):  # due, yet the round found nothing it could do
+            later.append(now + timedelta(seconds=poll_seconds))
+        if not later:
+            return longest
+        return min(longest, (min(later) - now).total_seconds())
 
     # -- heartbeat ----------------------------------------------------------------------
     def _stuck_for(self) -> timedelta:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, make_url
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -132,11 +132,18 @@ class FairLock:
         self.release()
 
 
+WORK_CHANNEL = "escalator_work"  # PostgreSQL NOTIFY channel: a use case made work
+
+
 class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        # set when a transaction of this process may have made work for a worker (an alert,
+        # a message, a timer); a worker in this process wakes on it, and on PostgreSQL the
+        # commit also NOTIFYs the workers of other processes
+        self.work = threading.Event()
         writer = self.engine.execution_options(escalator_write=True)
         self._writes = sessionmaker(writer, expire_on_commit=False)
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
@@ -146,6 +153,23 @@ class Database:
         """One transaction that may write: committed on success, rolled back on error."""
         with self._writes() as session, session.begin():
             yield session
+
+    def made_work(self, session: Session) -> None:
+        """In a write transaction that may have made work: wake the workers when it commits
+        (call :meth:`woke` after the commit)."""
+        if self.is_postgres:
+            session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WORK_CHANNEL})
+
+    def woke(self) -> None:
+        self.work.set()
+
+    def listener_url(self) -> str:
+        """The URL psycopg itself takes, for a LISTEN connection."""
+        return (
+            normalize_url(self.url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
 
     @contextmanager
     def read(self) -> Iterator[Session]:

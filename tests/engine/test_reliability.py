@@ -198,3 +198,55 @@ def test_escalator_worker_exits_non_zero_when_it_cannot_get_through_a_round(
     assert done.returncode == 3, done.stderr[-2000:]
     assert "no round has succeeded for" in done.stderr
     assert time.monotonic() - started < 50
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def console_sent(svc: Services) -> int:
+    with svc.db.read() as s:
+        return len(s.scalars(select(OutboxMessage).where(OutboxMessage.state == "sent")).all())
+
+
+def test_an_idle_worker_wakes_for_new_work_not_at_its_next_poll(
+    make_services: Callable[..., Services], database_url: str
+) -> None:
+    """The worker polls every 10 minutes here, yet a report's messages go at once: a commit
+    in this process wakes it (and on PostgreSQL, one in another process, by NOTIFY)."""
+    worker_svc = make_services(database_url)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker_svc.worker("w").run, args=(stop, 600.0))
+    thread.start()
+    try:
+        time.sleep(0.5)  # let it arm its hand-offs and settle into its idle wait
+        report(worker_svc)  # a use case of the worker's own process
+        assert wait_for(lambda: console_sent(worker_svc) == 2), "woken in-process"
+        if worker_svc.db.is_postgres:
+            other = make_services(database_url)  # another process's Database
+            report(other)
+            assert wait_for(lambda: console_sent(worker_svc) == 4), "woken by NOTIFY"
+    finally:
+        stop.set()
+        worker_svc.db.work.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def test_an_idle_worker_sleeps_until_the_next_thing_is_due(
+    svc: Services, clock: FakeClock
+) -> None:
+    report(svc)
+    worker = svc.worker()
+    worker.run_once()  # the console messages went; the triage warning is due in 20 minutes
+    assert worker._until_due(3600, 0.5) == 20 * 60
+    assert worker._until_due(60, 0.5) == 60, "never longer than the longest wait"
+    worker.outbox.paused[("slack", "#alerts")] = clock.now() + timedelta(seconds=7)
+    assert worker._until_due(3600, 0.5) == 7, "a destination's pause ends sooner"
+    clock.advance(timedelta(minutes=21))  # overdue, as if the round could not do it
+    assert worker._until_due(3600, 0.5) == 0.5

@@ -137,3 +137,22 @@ def set_aside(session: Session, limit: int = 50) -> tuple[list[Timer], list[Aler
         .limit(limit)
     )
     return list(timers), list(alerts)
+
+
+def next_due(session: Session) -> tuple[datetime | None, ...]:
+    """When the worker next has something to do: the earliest pending timer, timer retry,
+    message and alert retry (each an indexed MIN)."""
+    return (
+        session.scalar(
+            select(func.min(Timer.due_at)).where(Timer.state == "pending", Timer.retry_at.is_(None))
+        ),
+        session.scalar(
+            select(func.min(Timer.retry_at)).where(
+                Timer.state == "pending", Timer.retry_at.is_not(None)
+            )
+        ),
+        session.scalar(
+            select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.state == "pending")
+        ),
+        session.scalar(select(func.min(Alert.retry_at)).where(Alert.pending.is_(True))),
+    )
