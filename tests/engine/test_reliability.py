@@ -238,9 +238,7 @@ def test_an_idle_worker_wakes_for_new_work_not_at_its_next_poll(
     assert not thread.is_alive()
 
 
-def test_an_idle_worker_sleeps_until_the_next_thing_is_due(
-    svc: Services, clock: FakeClock
-) -> None:
+def test_an_idle_worker_sleeps_until_the_next_thing_is_due(svc: Services, clock: FakeClock) -> None:
     report(svc)
     worker = svc.worker()
     worker.run_once()  # the console messages went; the triage warning is due in 20 minutes
