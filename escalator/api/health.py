@@ -16,7 +16,6 @@ from escalator.api.deps import ServicesDep
 from escalator.api.problems import problem
 from escalator.app import Services
 from escalator.domain.durations import format_duration
-from escalator.domain.lifecycle import Status
 from escalator.process.core import queries
 from escalator.store.migrate import current_revision, head_revision
 
@@ -87,10 +86,12 @@ class _Backlog:
             b = queries.backlog(session, now)
             beats = [w for w in queries.workers(session) if w.stopped_at is None]
         incidents = GaugeMetricFamily(
-            "escalator_incidents", "Incidents by status", labels=["status"]
+            "escalator_incidents",
+            "Incidents by status (open, acknowledged, resolved; closed ones are not counted)",
+            labels=["status"],
         )
-        for status in Status:
-            incidents.add_metric([status.value], b.incidents_by_status.get(status.value, 0))
+        for status in queries.LIVE_STATUSES:
+            incidents.add_metric([status], b.incidents_by_status.get(status, 0))
         yield incidents
         yield GaugeMetricFamily(
             "escalator_timers_due", "Timers past due, not yet fired", value=b.timers_due
@@ -99,9 +100,11 @@ class _Backlog:
             "escalator_timers_pending", "Timers waiting to fire", value=b.timers_pending
         )
         outbox = GaugeMetricFamily(
-            "escalator_outbox_messages", "Outbox messages by state", labels=["state"]
+            "escalator_outbox_messages",
+            "Outbox messages waiting to be sent, and dead letters",
+            labels=["state"],
         )
-        for state in ("pending", "sent", "dead"):
+        for state in queries.WAITING_STATES:
             outbox.add_metric([state], b.outbox_by_state.get(state, 0))
         yield outbox
         yield GaugeMetricFamily(

@@ -12,6 +12,7 @@ from escalator.api.schemas import EscalateIn, EventOut, IncidentOut, IncidentPag
 from escalator.domain.lifecycle import Stage, Status
 from escalator.process.alert import opening
 from escalator.process.core import incidents, queries
+from escalator.process.core.records import incident_id
 from escalator.process.escalate import escalation
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -38,6 +39,9 @@ def list_incidents(
     stage: Stage | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    before: Annotated[
+        str | None, Query(description="An incident key: list the ones older than it")
+    ] = None,
 ) -> IncidentPage:
     page = queries.list_incidents(
         session,
@@ -46,14 +50,17 @@ def list_incidents(
         stage=stage.value if stage else None,
         limit=limit,
         offset=offset,
+        before=incident_id(before) if before else None,
     )
-    more = offset + len(page.items) < page.total
+    more = page.next_before is not None
     return IncidentPage(
         items=[IncidentOut.of(i) for i in page.items],
         total=page.total,
+        total_exact=page.total_exact,
         limit=limit,
         offset=offset,
         next_offset=offset + len(page.items) if more else None,
+        next_before=page.next_before,
     )
 
 

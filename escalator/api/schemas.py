@@ -66,10 +66,14 @@ class IncidentOut(FromRow):
 
 class IncidentPage(BaseModel):
     items: list[IncidentOut]
-    total: int
+    total: int = Field(description="How many match, counted up to 10,000 (see total_exact)")
+    total_exact: bool = Field(description="False when there are more than `total`")
     limit: int
     offset: int
     next_offset: int | None
+    next_before: str | None = Field(
+        description="Pass as `before` for the next (older) page: paging by key stays fast"
+    )
 
 
 class EventOut(BaseModel):

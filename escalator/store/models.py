@@ -232,7 +232,20 @@ class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
         UniqueConstraint("source", "fingerprint"),
-        Index("ix_alerts_pending", "pending"),
+        # the worker's queue: the few alerts with a change to judge, not a year of them
+        Index(
+            "ix_alerts_pending",
+            "id",
+            postgresql_where=text("pending"),
+            sqlite_where=text("pending = 1"),
+        ),
+        # the few alert changes set aside, found without reading a year of alerts
+        Index(
+            "ix_alerts_set_aside",
+            "id",
+            postgresql_where=text("error IS NOT NULL"),
+            sqlite_where=text("error IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -27,6 +27,7 @@ from escalator.process.core import (
 )
 from escalator.process.core.errors import InvalidInput, NotFound
 from escalator.process.core.integrations import KINDS
+from escalator.process.core.records import incident_id
 from escalator.process.escalate import escalation, pages, paging
 
 if TYPE_CHECKING:  # the faces read rows through the use cases
@@ -34,6 +35,8 @@ if TYPE_CHECKING:  # the faces read rows through the use cases
 
 COOKIE = "escalator_session"  # a console session's secret, never an API token
 OLD_COOKIE = "escalator_token"  # held the API token itself, before console sessions
+PAGE_SIZE = 50  # incidents a list page shows; older ones are a click away
+
 templates = Jinja2Templates(directory=str(resources.files("escalator.web") / "templates"))
 router = APIRouter(include_in_schema=False)
 
@@ -171,11 +174,21 @@ def logout(request: Request, svc: ServicesDep) -> Response:
 
 
 @router.get("/incidents")
-def incident_list(request: Request, svc: ServicesDep, person: Viewer, status: str = "") -> Response:
+def incident_list(
+    request: Request, svc: ServicesDep, person: Viewer, status: str = "", before: str = ""
+) -> Response:
+    try:
+        older_than = incident_id(before) if before else None
+    except NotFound as exc:
+        return render(request, "error.html", person, code=404, error=str(exc))
     with svc.db.read() as session:
-        page = queries.list_incidents(session, status=status or None, limit=200)
+        page = queries.list_incidents(
+            session, status=status or None, limit=PAGE_SIZE, before=older_than
+        )
     template = "_incident_rows.html" if request.headers.get("HX-Request") else "incidents.html"
-    return render(request, template, person, page=page, status=status, statuses=list(Status))
+    return render(
+        request, template, person, page=page, status=status, before=before, statuses=list(Status)
+    )
 
 
 @router.get("/incidents/{key}")

@@ -1,10 +1,12 @@
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from escalator.api.server import create_app
 from escalator.app import Services, build
 from escalator.config.settings import Settings
+from escalator.process.core import queries
 
 Auth = Callable[[str], dict[str, str]]
 PROBLEM = "application/problem+json"
@@ -155,6 +157,24 @@ def test_list_filters_and_paginates(client: TestClient, auth: Auth) -> None:
     assert client.get("/api/v1/incidents?limit=0", headers=headers).status_code == 422
 
 
+def test_pages_by_key_and_counts_only_so_far(
+    client: TestClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        report(client, auth, title=f"issue {n}")
+    headers = auth("dinesh")
+    first = client.get("/api/v1/incidents?limit=2", headers=headers).json()
+    assert first["next_before"] == "INC-4" and first["total_exact"] is True
+    second = client.get("/api/v1/incidents?limit=2&before=INC-4", headers=headers).json()
+    assert [i["key"] for i in second["items"]] == ["INC-3", "INC-2"]
+    last = client.get("/api/v1/incidents?limit=2&before=INC-2", headers=headers).json()
+    assert [i["key"] for i in last["items"]] == ["INC-1"] and last["next_before"] is None
+    monkeypatch.setattr(queries, "COUNT_UP_TO", 3)
+    capped = client.get("/api/v1/incidents", headers=headers).json()
+    assert (capped["total"], capped["total_exact"], len(capped["items"])) == (3, False, 5)
+    assert client.get("/api/v1/incidents?before=nope", headers=headers).status_code == 404
+
+
 def test_health_readiness_metrics_and_docs(client: TestClient, auth: Auth, svc: Services) -> None:
     report(client, auth)
     assert client.get("/healthz").json() == {"status": "ok"}
@@ -166,7 +186,7 @@ def test_health_readiness_metrics_and_docs(client: TestClient, auth: Auth, svc: 
     metrics = client.get("/metrics").text
     assert 'escalator_incidents{status="open"} 1.0' in metrics
     assert "escalator_timers_pending 4.0" in metrics  # triage warning, deadline, 2 hand-offs
-    assert 'escalator_outbox_messages{state="sent"} 2.0' in metrics
+    assert 'escalator_outbox_messages{state="pending"} 0.0' in metrics  # both went
     assert 'escalator_worker_progress_age_seconds{worker="w1"} 0.0' in metrics
     assert client.get("/docs").status_code == 200
     assert "/api/v1/incidents" in client.get("/openapi.json").json()["paths"]

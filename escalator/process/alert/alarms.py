@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, true
 
 from escalator.domain.alerts import AlertStatus
 from escalator.domain.lifecycle import ACTIVE, Status
@@ -36,7 +36,7 @@ ATTEMPTS = 5  # an alert change that cannot be judged this often is set aside wi
 def process_pending(ctx: Ctx, *, limit: int = 500, rng: random.Random | None = None) -> int:
     query = (
         select(Alert)
-        .where(Alert.pending.is_(True), or_(Alert.retry_at.is_(None), Alert.retry_at <= ctx.now))
+        .where(Alert.pending == true(), or_(Alert.retry_at.is_(None), Alert.retry_at <= ctx.now))
         .order_by(Alert.id)
         .limit(limit)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select, true
 from sqlalchemy.orm import Session
 
 from escalator.process.core.errors import NotFound
@@ -19,13 +19,17 @@ from escalator.store.models import (
     WorkerHeartbeat,
 )
 
+COUNT_UP_TO = 10_000  # a list counts this far and no further: a year holds 200,000 incidents
+
 
 @dataclass(frozen=True)
 class Page:
     items: list[Incident]
-    total: int
+    total: int  # exact when total_exact, else "at least"
     limit: int
     offset: int
+    total_exact: bool = True
+    next_before: str | None = None  # the key to list the older ones from, if there are more
 
 
 def list_incidents(
@@ -36,7 +40,11 @@ def list_incidents(
     stage: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    before: int | None = None,
 ) -> Page:
+    """Newest first. ``before`` (an incident id) pages by key, which costs the same on the
+    last page as on the first; ``offset`` is kept for small lists. The total is counted up to
+    ``COUNT_UP_TO``."""
     query = select(Incident)
     if status:
         query = query.where(Incident.status == status)
@@ -44,9 +52,22 @@ def list_incidents(
         query = query.where(Incident.severity == severity)
     if stage:
         query = query.where(Incident.stage == stage)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = session.scalars(query.order_by(Incident.id.desc()).limit(limit).offset(offset)).all()
-    return Page(list(items), total, limit, offset)
+    counted = query.with_only_columns(Incident.id).limit(COUNT_UP_TO + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(counted)) or 0
+    if before is not None:
+        query = query.where(Incident.id < before)
+    rows = session.scalars(query.order_by(Incident.id.desc()).limit(limit + 1).offset(offset))
+    items = list(rows.all())
+    more = len(items) > limit
+    items = items[:limit]
+    return Page(
+        items,
+        min(total, COUNT_UP_TO),
+        limit,
+        offset,
+        total_exact=total <= COUNT_UP_TO,
+        next_before=items[-1].key if more and items else None,
+    )
 
 
 def get_incident(session: Session, key: str) -> Incident:
@@ -95,11 +116,19 @@ class Backlog:
     alerts_failed: int = 0  # alert changes set aside because judging them kept failing
 
 
+LIVE_STATUSES = ("open", "acknowledged", "resolved")  # closed ones pile up by the year
+WAITING_STATES = ("pending", "dead")  # sent messages pile up by the million
+
+
 def backlog(session: Session, now: datetime) -> Backlog:
+    """What a scrape reports: each count an index range over what is still live, never a
+    scan of a year's closed incidents or sent messages."""
     by_status: dict[str, int] = {
         status: count
         for status, count in session.execute(
-            select(Incident.status, func.count()).group_by(Incident.status)
+            select(Incident.status, func.count())
+            .where(Incident.status.in_(LIVE_STATUSES))
+            .group_by(Incident.status)
         )
     }
     due = session.scalar(select(func.count()).where(Timer.state == "pending", Timer.due_at <= now))
@@ -107,12 +136,14 @@ def backlog(session: Session, now: datetime) -> Backlog:
     outbox: dict[str, int] = {
         state: count
         for state, count in session.execute(
-            select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+            select(OutboxMessage.state, func.count())
+            .where(OutboxMessage.state.in_(WAITING_STATES))
+            .group_by(OutboxMessage.state)
         )
     }
     failed = session.scalar(select(func.count()).where(Timer.state == "failed"))
     alerts_failed = session.scalar(
-        select(func.count()).where(Alert.pending.is_(False), Alert.error.is_not(None))
+        select(func.count()).where(Alert.pending == false(), Alert.error.is_not(None))
     )
     return Backlog(by_status, due or 0, pending or 0, outbox, failed or 0, alerts_failed or 0)
 
@@ -132,7 +163,7 @@ def set_aside(session: Session, limit: int = 50) -> tuple[list[Timer], list[Aler
     )
     alerts = session.scalars(
         select(Alert)
-        .where(Alert.pending.is_(False), Alert.error.is_not(None))
+        .where(Alert.pending == false(), Alert.error.is_not(None))
         .order_by(Alert.id.desc())
         .limit(limit)
     )
@@ -154,5 +185,5 @@ def next_due(session: Session) -> tuple[datetime | None, ...]:
         session.scalar(
             select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.state == "pending")
         ),
-        session.scalar(select(func.min(Alert.retry_at)).where(Alert.pending.is_(True))),
+        session.scalar(select(func.min(Alert.retry_at)).where(Alert.pending == true())),
     )
