@@ -35,14 +35,13 @@ from escalator.config.process import Process
 from escalator.domain.durations import format_duration
 from escalator.domain.retry import backoff
 from escalator.engine.clock import Clock
-from escalator.engine.handlers import HANDLERS, TimerHandler
+from escalator.engine.handlers import HANDLERS, PERIODIC, TimerHandler
 from escalator.engine.outbox import Dispatcher
 from escalator.engine.senders import Sender
 from escalator.process.alert import alarms
 from escalator.process.core import queries
 from escalator.process.core.context import SYSTEM, Channels, Ctx, Links
 from escalator.process.core.records import FIRING, record
-from escalator.process.escalate import rotations
 from escalator.store.db import WORK_CHANNEL, Database
 from escalator.store.models import Incident, Timer, WorkerHeartbeat
 
@@ -141,7 +140,7 @@ class Worker:
             concurrency=concurrency,
             rate_limits=rate_limits,
         )
-        self._handoffs_armed = False
+        self._periodic_armed = False
         self._beat_at: datetime | None = None
         self._started_at: datetime | None = None
         self._last_progress: datetime | None = None
@@ -262,8 +261,8 @@ class Worker:
         others. Returns the work done and the first error, if any; leaves a heartbeat."""
         done, errors = 0, []
         steps = ["ingest_alerts", "fire_due_timers", "dispatch_outbox"]
-        if not self._handoffs_armed:
-            steps.insert(0, "arm_handoffs")
+        if not self._periodic_armed:
+            steps.insert(0, "arm_periodic")
         for name in steps:
             try:
                 done += getattr(self, name)() or 0
@@ -271,15 +270,18 @@ class Worker:
                 log.exception("worker %s: %s failed; again next round", self.worker_id, name)
                 errors.append(f"{name}: {type(exc).__name__}: {exc}"[:2000])
             else:
-                self._handoffs_armed |= name == "arm_handoffs"
+                self._periodic_armed |= name == "arm_periodic"
         error = errors[0] if errors else None
         self._heartbeat(error)
         return done, error
 
-    def arm_handoffs(self) -> None:
-        """Make sure every rotation's next hand-off has a timer (they re-arm themselves)."""
+    def arm_periodic(self) -> None:
+        """Make sure the timers that re-arm themselves have one pending (every rotation's
+        next hand-off, PostgreSQL's search statistics)."""
         with self.db.write() as session:
-            rotations.ensure_handoff_timers(self._ctx(session, self.clock.now()))
+            ctx = self._ctx(session, self.clock.now())
+            for arm in PERIODIC:
+                arm(ctx)
 
     def run(
         self,

@@ -11,7 +11,7 @@ from escalator.process.alert import alarms
 from escalator.process.core import events
 from escalator.process.core.context import Ctx
 from escalator.process.escalate import pages, paging, resolution, rotations
-from escalator.process.triage import kickoff, tickets
+from escalator.process.triage import kickoff, related, tickets
 from escalator.store.models import Incident, Timer
 
 TimerHandler = Callable[[Ctx, Incident, Timer], None]
@@ -32,7 +32,14 @@ HANDLERS: dict[str, TimerHandler] = {
     resolution.WARNING: resolution.on_warning,
     resolution.DEADLINE: resolution.on_deadline,
     rotations.HANDOFF: rotations.on_handoff,
+    related.REFRESH_TERMS: related.on_refresh_terms,
 }
+
+# timers of no incident that re-arm themselves when they fire; a worker arms them at start
+PERIODIC: list[Callable[[Ctx], None]] = [
+    rotations.ensure_handoff_timers,
+    related.ensure_refresh_timer,
+]
 
 # what a delivered message's answer means to the process, by the message's "receipt" name
 RECEIPTS: dict[str, Receipt] = {

@@ -446,6 +446,17 @@ class SearchDoc(Base):
     created_at: Mapped[datetime]
 
 
+class SearchTerm(Base):
+    """PostgreSQL: how many search documents hold each lexeme, from ``ts_stat``, refreshed by
+    the worker every few minutes (term '' holds the number of documents). Related search
+    keeps the rarest words of a query by it. SQLite's FTS5 vocabulary table does this live."""
+
+    __tablename__ = "search_terms"
+
+    term: Mapped[str] = mapped_column(String(200), primary_key=True)
+    docs: Mapped[int] = mapped_column(Integer)
+
+
 class RotationEdit(Base):
     """The Engineering Manager's version of a rotation (members, shift, hand-off, timezone),
     replacing the process file's until it is taken back."""

@@ -148,13 +148,34 @@ def _row(row: object, rank: int) -> Hit:
     )
 
 
-def informative(session: Session, words: list[str], *, keep: int = 6) -> list[str]:
-    """On SQLite, the ``keep`` rarest of ``words`` by document count, leaving out words found
-    in more than one document in fifty (they rank nothing and make the search slow).
-    Words the index does not know as such (stemmed differently) are used only when fewer than
-    two known words are informative."""
-    if not words or session.get_bind().dialect.name != "sqlite":
-        return words[:keep]
+def refresh_terms(session: Session) -> int:
+    """PostgreSQL: recount the documents of every lexeme (``ts_stat``); returns how many
+    lexemes. A no-op on SQLite, whose FTS5 vocabulary is always current."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    session.execute(text("DELETE FROM search_terms"))
+    session.execute(
+        text(
+            "INSERT INTO search_terms (term, docs) "
+            "SELECT word, ndoc FROM ts_stat('SELECT tsv FROM search_docs') "
+            "UNION ALL SELECT '', count(*) FROM search_docs"
+        )
+    )
+    return session.execute(text("SELECT count(*) - 1 FROM search_terms")).scalar() or 0
+
+
+def _counts(session: Session, words: list[str]) -> tuple[dict[str, int], int]:
+    """Document counts of ``words`` (on PostgreSQL, their lexemes) and of all documents."""
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text("SELECT term, docs FROM search_terms WHERE term = ANY(:w) OR term = ''"),
+            {"w": words},
+        ).all()
+        counts = dict(rows)
+        total = counts.pop("", None)
+        if total is None:  # never refreshed yet
+            total = session.execute(text("SELECT count(*) FROM search_docs")).scalar() or 0
+        return counts, total
     counts = dict(
         session.execute(
             text(
@@ -163,8 +184,32 @@ def informative(session: Session, words: list[str], *, keep: int = 6) -> list[st
             {"w": json.dumps(words)},
         ).all()
     )
-    total = session.execute(text("SELECT count(*) FROM search_docs")).scalar() or 1
-    bar = max(total / 50, 20)  # in a small index every word still counts
+    return counts, session.execute(text("SELECT count(*) FROM search_docs")).scalar() or 0
+
+
+def lexemes(session: Session, words: list[str]) -> list[str]:
+    """On PostgreSQL, ``words`` as the index stores them (stemmed, in order); else as they are."""
+    if not words or session.get_bind().dialect.name != "postgresql":
+        return words
+    found = session.execute(
+        text(
+            "SELECT w, (SELECT lexeme FROM unnest(to_tsvector('english', w)) LIMIT 1) "
+            "FROM unnest(CAST(:w AS text[])) AS w"
+        ),
+        {"w": words},
+    ).all()
+    return list(dict.fromkeys(lexeme for _, lexeme in found if lexeme))
+
+
+def informative(session: Session, words: list[str], *, keep: int = 6) -> list[str]:
+    """The ``keep`` rarest of ``words`` by document count, leaving out words found in more
+    than one document in fifty (they rank nothing and make the search slow). Words the index
+    does not know as such (stemmed differently, or new since PostgreSQL's counts were last
+    refreshed) are used only when fewer than two known words are informative."""
+    if not words:
+        return []
+    counts, total = _counts(session, words)
+    bar = max((total or 1) / 50, 20)  # in a small index every word still counts
     known = [w for _, w in sorted((c, w) for w, c in counts.items() if c <= bar)]
     unknown = [w for w in words if w not in counts]
     chosen = known if len(known) >= 2 else known + unknown
@@ -174,16 +219,17 @@ def informative(session: Session, words: list[str], *, keep: int = 6) -> list[st
 
 
 def by_text(session: Session, words: list[str], *, limit: int) -> list[Hit]:
-    words = informative(session, words)
+    words = informative(session, lexemes(session, words))
     if not words:
         return []
     if session.get_bind().dialect.name == "postgresql":
+        # the lexemes are stemmed already: 'simple' takes them as they are
         sql = text(
             "SELECT kind, ref, title, body, service, account, group_key, created_at "
-            "FROM search_docs, to_tsquery('english', :q) AS q WHERE tsv @@ q "
+            "FROM search_docs, to_tsquery('simple', :q) AS q WHERE tsv @@ q "
             "ORDER BY ts_rank(tsv, q) DESC, id DESC LIMIT :n"
         )
-        query = " | ".join(words)
+        query = " | ".join(f"'{w}'" for w in words)
     else:
         sql = text(
             "SELECT d.kind, d.ref, d.title, d.body, d.service, d.account, d.group_key, "

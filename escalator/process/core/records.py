@@ -14,6 +14,7 @@ from escalator.domain.lifecycle import Change, IncidentState, Stage, Status
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import NotFound
 from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, TimelineEvent, Timer
+from escalator.store.upsert import dialect_insert
 
 FIRING = "firing"  # session.info key: the timers a worker's batch is firing
 
@@ -82,6 +83,23 @@ def schedule(
     )
     ctx.session.add(timer)
     return timer
+
+
+def schedule_once(
+    ctx: Ctx, kind: str, due_at: datetime, *, key: str, payload: dict[str, Any] | None = None
+) -> None:
+    """A timer of no incident that several processes (or repeated calls) may each schedule:
+    stored once, by ``key``."""
+    stmt = dialect_insert(ctx.session, Timer.__table__).values(
+        incident_id=None,
+        kind=kind,
+        due_at=due_at,
+        state="pending",
+        payload=payload or {},
+        created_at=ctx.now,
+        dedup_key=key,
+    )
+    ctx.session.execute(stmt.on_conflict_do_nothing(index_elements=["dedup_key"]))
 
 
 def cancel_timers(ctx: Ctx, incident: Incident, kinds: tuple[str, ...] | None = None) -> None:

@@ -16,9 +16,8 @@ from escalator.domain.permissions import check_action
 from escalator.process.core import announce, people
 from escalator.process.core.context import SYSTEM, Ctx
 from escalator.process.core.errors import InvalidInput, NotFound
-from escalator.process.core.records import enqueue
+from escalator.process.core.records import enqueue, schedule_once
 from escalator.store.models import RotationEdit, RotationOverride, RotationSwap, Timer
-from escalator.store.upsert import dialect_insert
 
 HANDOFF = "rotation.handoff"
 Change = TypeVar("Change", RotationOverride, RotationSwap)
@@ -155,16 +154,13 @@ def ensure_handoff_timers(ctx: Ctx, rotations: list[str] | None = None) -> None:
         if change is None:
             continue
         at, person = change
-        stmt = dialect_insert(ctx.session, Timer.__table__).values(
-            incident_id=None,
-            kind=HANDOFF,
-            due_at=at,
-            state="pending",
+        schedule_once(
+            ctx,
+            HANDOFF,
+            at,
+            key=f"handoff:{name}:{at.isoformat()}:{person}",
             payload={"rotation": name, "person": person},
-            created_at=ctx.now,
-            dedup_key=f"handoff:{name}:{at.isoformat()}:{person}",
         )
-        ctx.session.execute(stmt.on_conflict_do_nothing(index_elements=["dedup_key"]))
 
 
 def on_handoff(ctx: Ctx, incident: object, timer: Timer) -> None:

@@ -4,6 +4,7 @@ one is a single action that lands on the timeline."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -11,11 +12,13 @@ from sqlalchemy.orm import Session
 
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import InvalidInput
-from escalator.process.core.records import load, record
+from escalator.process.core.records import load, record, schedule_once
 from escalator.store import search
-from escalator.store.models import Incident, IncidentLink, KnownBug
+from escalator.store.models import Incident, IncidentLink, KnownBug, Timer
 
 KINDS = ("incident", "ticket", "bug")
+REFRESH_TERMS = "search.refresh_terms"  # PostgreSQL: recount the words related search weighs
+REFRESH_EVERY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -126,3 +129,22 @@ def add_bug(
 
 def bugs(session: Session) -> list[KnownBug]:
     return list(session.scalars(select(KnownBug).order_by(KnownBug.id)).all())
+
+
+def ensure_refresh_timer(ctx: Ctx) -> None:
+    """On PostgreSQL, a timer that recounts the documents of each word every few minutes
+    (``store.search.refresh_terms``): related search keeps the rarest words of a query by
+    those counts. Keyed by its five minutes, so several workers store and fire it once."""
+    if not ctx.is_postgres:
+        return
+    due = datetime.fromtimestamp(
+        ctx.now.timestamp() // REFRESH_EVERY.total_seconds() * REFRESH_EVERY.total_seconds(),
+        tz=UTC,
+    )
+    schedule_once(ctx, REFRESH_TERMS, due, key=f"{REFRESH_TERMS}:{due.isoformat()}")
+
+
+def on_refresh_terms(ctx: Ctx, incident: object, timer: Timer) -> None:
+    search.refresh_terms(ctx.session)
+    due = timer.due_at + REFRESH_EVERY
+    schedule_once(ctx, REFRESH_TERMS, due, key=f"{REFRESH_TERMS}:{due.isoformat()}")
