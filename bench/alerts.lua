@@ -1,8 +1,10 @@
 -- wrk script: posts of ALERTS alerts each, every alert unique across threads and runs.
 -- FORMAT=webhook: an Alertmanager webhook (version 4), as Alertmanager sends it to Escalator.
 -- FORMAT=api:     a postableAlert array for Alertmanager's own POST /api/v2/alerts.
+-- GROUPS=50: the alerts spread over 50 alert names, so 50 incidents grow at once (a storm).
 local n = tonumber(os.getenv("ALERTS") or "1")
 local format = os.getenv("FORMAT") or "webhook"
+local groups = tonumber(os.getenv("GROUPS") or "1")
 local counter = 0
 local prefix
 
@@ -12,7 +14,11 @@ function init(args)
 end
 
 local function labels(i)
-  return '{"alertname":"BenchAlert","service":"bench","id":"' .. prefix .. "-" .. counter .. "-" .. i .. '"}'
+  local name = "BenchAlert"
+  if groups > 1 then
+    name = name .. ((counter * n + i) % groups)
+  end
+  return '{"alertname":"' .. name .. '","service":"bench","id":"' .. prefix .. "-" .. counter .. "-" .. i .. '"}'
 end
 
 request = function()

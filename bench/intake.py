@@ -4,7 +4,10 @@
 
 1. Throughput: wrk posts Alertmanager webhooks (1 alert, then 100 alerts a post, every alert
    unique) to `escalator serve` on SQLite; the same alerts go to Alertmanager's own
-   POST /api/v2/alerts. Escalator answers 202 only once the alerts are committed.
+   POST /api/v2/alerts. Escalator answers 202 only once the alerts are committed. Each shape
+   runs twice: with the worker off (intake alone), and as a user runs it — the worker on, the
+   alerts spread over 50 alert names so that 50 incidents grow at once — which also reports
+   the worker's lag: how long after the last post every accepted alert is on its incident.
 2. Latency: alerts posted one at a time at a steady rate to Escalator with its worker and a
    fake Slack; time from the post to the first Slack request naming the alert (p50/p99).
 
@@ -21,6 +24,7 @@ import platform
 import re
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -64,7 +68,9 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> 
     raise SystemExit(f"{url} did not become ready")
 
 
-def wrk(url: str, fmt: str, alerts: int, seconds: int, connections: int) -> dict[str, float]:
+def wrk(
+    url: str, fmt: str, alerts: int, seconds: int, connections: int, groups: int = 1
+) -> dict[str, float]:
     out = subprocess.run(
         [
             "wrk",
@@ -76,7 +82,7 @@ def wrk(url: str, fmt: str, alerts: int, seconds: int, connections: int) -> dict
             str(BENCH / "alerts.lua"),
             url,
         ],
-        env={**os.environ, "ALERTS": str(alerts), "FORMAT": fmt},
+        env={**os.environ, "ALERTS": str(alerts), "FORMAT": fmt, "GROUPS": str(groups)},
         capture_output=True,
         text=True,
         check=True,
@@ -162,11 +168,18 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
-def stored_alerts(tmp: Path) -> int:
-    import sqlite3
-
+def stored_alerts(tmp: Path, *, pending: bool = False) -> int:
     with sqlite3.connect(tmp / "bench.db") as conn:
-        return int(conn.execute("SELECT count(*) FROM alerts").fetchone()[0])
+        where = " WHERE pending = 1" if pending else ""
+        return int(conn.execute(f"SELECT count(*) FROM alerts{where}").fetchone()[0])
+
+
+def worker_lag(tmp: Path, seconds: float = 600) -> float:
+    """Seconds from now until the worker has put every stored alert on its incident."""
+    start = time.monotonic()
+    while stored_alerts(tmp, pending=True) and time.monotonic() - start < seconds:
+        time.sleep(0.05)
+    return round(time.monotonic() - start, 2)
 
 
 def setup_db(tmp: Path, kind: str = "alertmanager") -> str:
@@ -179,21 +192,28 @@ def setup_db(tmp: Path, kind: str = "alertmanager") -> str:
 
 
 def throughput(seconds: int, connections: int) -> dict[str, dict[str, dict[str, float]]]:
-    results: dict[str, dict[str, dict[str, float]]] = {"escalator": {}, "alertmanager": {}}
+    results: dict[str, dict[str, dict[str, float]]] = {
+        "escalator": {},
+        "escalator_storm": {},
+        "alertmanager": {},
+    }
     for alerts in (1, 100):
-        with tempfile.TemporaryDirectory() as name:
-            tmp = Path(name)
-            secret = setup_db(tmp)
-            port = free_port()
-            proc = escalator_server(tmp, port, worker=False, extra={})
-            try:
-                wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
-                url = f"http://127.0.0.1:{port}/api/v1/intake/alertmanager?token={secret}"
-                result = wrk(url, "webhook", alerts, seconds, connections)
-            finally:
-                stop(proc)
-            result["stored"] = stored_alerts(tmp)
-            results["escalator"][str(alerts)] = result
+        for label, worker, groups in (("escalator", False, 1), ("escalator_storm", True, 50)):
+            with tempfile.TemporaryDirectory() as name:
+                tmp = Path(name)
+                secret = setup_db(tmp)
+                port = free_port()
+                proc = escalator_server(tmp, port, worker=worker, extra={})
+                try:  # /healthz: with its worker off, serve is up but not "ready"
+                    wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
+                    url = f"http://127.0.0.1:{port}/api/v1/intake/alertmanager?token={secret}"
+                    result = wrk(url, "webhook", alerts, seconds, connections, groups)
+                    if worker:
+                        result["worker_lag_s"] = worker_lag(tmp)
+                finally:
+                    stop(proc)
+                result["stored"] = stored_alerts(tmp)
+                results[label][str(alerts)] = result
         with tempfile.TemporaryDirectory() as name:
             tmp = Path(name)
             port = free_port()
@@ -309,6 +329,15 @@ def main() -> None:
             )
         print(
             f"   durable check: {esc['stored']:,} alerts in Escalator's database after {esc['posts']:,} posts"
+        )
+        storm = results["escalator_storm"][shape]
+        kept_pace = (
+            storm["alerts_per_s"] / esc["alerts_per_s"] if esc["alerts_per_s"] else float("nan")
+        )
+        print(
+            f"   as users run it (worker on, 50 incidents growing): {storm['alerts_per_s']:,.0f} alerts/s "
+            f"({kept_pace:.2f} of intake alone, goal 1.0; {storm['alerts_per_s'] / am['alerts_per_s']:.2f} x Alertmanager), "
+            f"p99 {storm['p99_ms']:.1f} ms; every alert on its incident {storm['worker_lag_s']} s after the last post"
         )
     print(
         f"\nintake → first Slack request ({lat['delivered']}/{lat['alerts']} alerts at {args.latency_rate:g}/s): "
