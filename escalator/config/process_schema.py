@@ -20,6 +20,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     WithJsonSchema,
+    field_validator,
 )
 
 from escalator.domain import roster
@@ -29,6 +30,7 @@ from escalator.domain.roles import ROLES
 Path = tuple[str | int, ...]
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+MAX_SHIFT = timedelta(weeks=52)
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 UserImpact = Literal["blocked", "losing_money", "degraded", "nice_to_have"]
 BusinessImpact = Literal["losing_money", "losing_customer", "none"]
@@ -120,10 +122,17 @@ class Role(Strict):
 class Rotation(Strict):
     members: list[PersonId]
     shift: Duration = timedelta(weeks=1)
-    start: date = date(2026, 1, 5)
+    start: Annotated[date, Field(ge=date(1970, 1, 1), le=date(2199, 12, 31))] = date(2026, 1, 5)
     handoff: TimeOfDay = time(9, 0)
     timezone: TimeZone = "UTC"
     filled_by: Literal["engineering_manager"] = "engineering_manager"
+
+    @field_validator("shift")
+    @classmethod
+    def _at_most_a_year(cls, shift: timedelta) -> timedelta:
+        if shift > MAX_SHIFT:
+            raise ValueError(f"a shift of {format_duration(shift)} is longer than a year (52w)")
+        return shift
 
     def roster(self) -> roster.Rotation:
         anchor = datetime.combine(self.start, self.handoff)

@@ -18,6 +18,7 @@ from tests.fakes.sns import FakeSns
 PROBLEM = "application/problem+json"
 Auth = Callable[[str], dict[str, str]]
 HUGE = "99999999999999999999"  # past 2^63
+FAR = ["9999-12-31T23:00:00-14:00", "0001-01-01T01:00:00+14:00", "9999-12-31T00:00:00Z"]
 
 
 def problem_of(response: object, status: int | tuple[int, ...]) -> dict:
@@ -110,6 +111,11 @@ def test_a_calendar_token_that_is_not_ascii_gets_404(client: TestClient, token: 
         ("POST", f"/api/v1/incidents/INC-1/playbooks/zero-prices/steps/{HUGE}"),
         ("GET", f"/api/v1/incidents/INC-{HUGE}"),
         ("DELETE", "/api/v1/integrations/-1"),
+        # ids are 32-bit integers on PostgreSQL
+        ("GET", f"/api/v1/incidents/INC-{2**31}"),
+        ("DELETE", f"/api/v1/integrations/{2**31}"),
+        ("POST", f"/api/v1/messages/{2**31}/retry"),
+        ("GET", f"/api/v1/incidents/INC-1/evidence/files/{2**31}"),
     ],
 )
 def test_integers_past_two_to_the_63_get_404_or_422(
@@ -173,3 +179,47 @@ def test_text_no_database_can_keep_gets_422_naming_the_field(
     assert error["field"] in body and ("NUL" in error["reason"] or "surrogate" in error["reason"])
     with svc.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+@pytest.mark.parametrize("start", FAR)
+def test_a_schedule_from_the_ends_of_the_calendar_gets_422(
+    client: TestClient, auth: Auth, start: str
+) -> None:
+    response = client.get(
+        "/api/v1/oncall/on_call_engineer/schedule",
+        params={"start": start, "days": 366},
+        headers=auth("raja"),
+    )
+    assert "give a time between 1970-01-01" in problem_of(response, 422)["detail"]
+
+
+@pytest.mark.parametrize("moment", FAR)
+def test_overrides_and_swaps_at_the_ends_of_the_calendar_get_422(
+    client: TestClient, auth: Auth, moment: str
+) -> None:
+    override = {"person": "vijay", "start": moment, "end": "9999-12-31T23:59:00Z"}
+    response = client.post(
+        "/api/v1/rotations/on_call/overrides", json=override, headers=auth("raja")
+    )
+    assert problem_of(response, 422)["errors"][0]["field"] == "override"
+    swap = {"first": moment, "second": "2026-11-20T12:00:00Z"}
+    response = client.post("/api/v1/rotations/on_call/swaps", json=swap, headers=auth("raja"))
+    assert problem_of(response, 422)["errors"][0]["field"] == "swap"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"shift": "1000000000d"}, "shift"),
+        ({"shift": "53w"}, "shift"),
+        ({"start": "0001-01-01", "timezone": "Pacific/Kiritimati"}, "start"),
+        ({"start": "9999-12-31"}, "start"),
+        ({"timezone": "Europe/" + "x" * 300}, "timezone"),
+    ],
+)
+def test_a_rotation_no_calendar_can_count_gets_422(
+    client: TestClient, auth: Auth, change: dict, field: str
+) -> None:
+    rotation = {"members": ["vijay", "michael"], **change}
+    response = client.put("/api/v1/rotations/on_call", json=rotation, headers=auth("raja"))
+    assert problem_of(response, 422)["errors"][0]["field"] == field

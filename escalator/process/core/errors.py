@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-MAX_ROW_ID = 2**63 - 1  # the largest id both databases store
+MAX_ROW_ID = 2**31 - 1  # the largest id both databases store (PostgreSQL's integer)
 
 
 class NotFound(Exception):
@@ -10,8 +10,8 @@ class NotFound(Exception):
 
 
 def possible_id(row_id: int, missing: str) -> int:
-    """``row_id``, or NotFound(``missing``) for an id no row can have (past 2^63 - 1 a bound
-    parameter is an error on both databases, not a miss)."""
+    """``row_id``, or NotFound(``missing``) for an id no row can have (an id column is a 32-bit
+    integer on PostgreSQL, and a bound parameter past it is an error there, not a miss)."""
     if not 0 < row_id <= MAX_ROW_ID:
         raise NotFound(missing)
     return row_id

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from escalator.process.core.errors import NotFound
+from escalator.process.core.errors import NotFound, possible_id
 from escalator.store.db import Database
 from escalator.store.models import SigningKey
 from escalator.store.upsert import dialect_insert
@@ -59,7 +59,7 @@ def read_ack_token(key: bytes, token: str) -> tuple[int, str]:
         mac, sign(key, "ack", f"{page}:{person}")
     ):
         raise NotFound("this acknowledgement link is not valid: use the newest message's link")
-    return int(page), person
+    return possible_id(int(page), "this acknowledgement link names no page"), person
 
 
 def feed_token(key: bytes, kind: str, name: str) -> str:

@@ -97,6 +97,7 @@ def add_override(
     ctx: Ctx, rotation: str, *, person: str, start: datetime, end: datetime, note: str = ""
 ) -> RotationOverride:
     _check_edit(ctx)
+    people.within_reach(ctx, "override", start, end)
     rot, existing, _ = people.parts(ctx, rotation)
     new = roster.Override(start, end, person)
     problems = roster.override_problems(rot, new, existing, ctx.process.spec.people)
@@ -133,6 +134,7 @@ def add_swap(
     ctx: Ctx, rotation: str, *, first: datetime, second: datetime, note: str = ""
 ) -> RotationSwap:
     _check_edit(ctx)
+    people.within_reach(ctx, "swap", first, second)
     rot, _, existing = people.parts(ctx, rotation)
     problems = roster.swap_problems(rot, roster.Swap(first, second), existing)
     if problems:
