@@ -116,6 +116,7 @@ def test_a_calendar_token_that_is_not_ascii_gets_404(client: TestClient, token: 
         ("DELETE", f"/api/v1/integrations/{2**31}"),
         ("POST", f"/api/v1/messages/{2**31}/retry"),
         ("GET", f"/api/v1/incidents/INC-1/evidence/files/{2**31}"),
+        ("DELETE", f"/api/v1/sessions/{2**31}"),
     ],
 )
 def test_integers_past_two_to_the_63_get_404_or_422(
