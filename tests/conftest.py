@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -46,6 +47,12 @@ def need(condition: object, reason: str) -> None:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
+    with pg_schema() as url:
+        yield url
+
+
+@contextmanager
+def pg_schema() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
     need(PG_URL, "PostgreSQL tests skipped: set ESCALATOR_TEST_DATABASE_URL=postgresql+psycopg://…")
     schema = f"t_{uuid.uuid4().hex[:12]}"

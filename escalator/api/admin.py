@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from escalator.api.deps import Person, ReadSession, Work
 from escalator.api.incidents import ERRORS
+from escalator.api.schemas import Body, Id
 from escalator.domain.permissions import check_action
 from escalator.process.core import integrations, messages, queries
 
@@ -19,8 +20,7 @@ if TYPE_CHECKING:  # the faces read rows through the use cases
 router = APIRouter(prefix="/api/v1", tags=["integrations and messages"])
 
 
-class IntegrationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class IntegrationIn(Body):
     kind: Literal["alertmanager", "cloudwatch", "grafana", "generic", "forum"]
     name: str = Field(min_length=1, max_length=100)
 
@@ -84,7 +84,7 @@ def add_integration(body: IntegrationIn, work: Work, request: Request) -> NewInt
 
 
 @router.delete("/integrations/{integration_id}", response_model=IntegrationOut, responses=ERRORS)
-def revoke_integration(integration_id: int, work: Work) -> IntegrationOut:
+def revoke_integration(integration_id: Id, work: Work) -> IntegrationOut:
     """Revoke an integration: its posts are refused from the next one on (every process
     checks the secret is live in the transaction that would store the post)."""
     with work() as ctx:
@@ -97,7 +97,7 @@ def list_messages(
     session: ReadSession,
     _: Person,
     state: Literal["pending", "sent", "dead"] | None = None,
-    channel: str | None = None,
+    channel: Annotated[str | None, Query(max_length=24, pattern=r"^[a-z_]+$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[MessageOut]:
     rows = queries.messages(session, channel=channel, state=state, limit=limit)
@@ -105,7 +105,7 @@ def list_messages(
 
 
 @router.post("/messages/{message_id}/retry", response_model=MessageOut, responses=ERRORS)
-def retry_message(message_id: int, work: Work) -> MessageOut:
+def retry_message(message_id: Id, work: Work) -> MessageOut:
     """Send a dead-lettered message again."""
     with work() as ctx:
         return MessageOut.of(messages.retry(ctx, message_id))

@@ -13,7 +13,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from escalator.api.deps import ServicesDep
-from escalator.api.problems import problem
+from escalator.api.problems import MEDIA_TYPE, problem
 from escalator.app import Services
 from escalator.domain.durations import format_duration
 from escalator.process.core import queries
@@ -31,7 +31,16 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={
+        503: {
+            "description": "Not ready: the database, its schema or the worker; the detail says",
+            "content": {MEDIA_TYPE: {}},
+        }
+    },
+)
 def readyz(svc: ServicesDep) -> dict[str, str] | Response:
     """Ready: the database answers, its schema is at the newest migration, and a worker has
     got through a round of work lately (``ESCALATOR_WORKER_STALE_SECONDS``) — without one,

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Query, Response
 
 from escalator.api.deps import Person, ReadSession, Work
 from escalator.api.problems import MEDIA_TYPE
-from escalator.api.schemas import EscalateIn, EventOut, IncidentOut, IncidentPage, NoteIn, ReportIn
+from escalator.api.schemas import (
+    EscalateIn,
+    EventOut,
+    IncidentOut,
+    IncidentPage,
+    NoteIn,
+    Offset,
+    ReportIn,
+)
 from escalator.domain.lifecycle import Stage, Status
 from escalator.process.alert import opening
 from escalator.process.core import incidents, queries
@@ -38,7 +46,7 @@ def list_incidents(
     severity: Annotated[str | None, Query(pattern=r"^SEV[1-4]$")] = None,
     stage: Stage | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     before: Annotated[
         str | None, Query(description="An incident key: list the ones older than it")
     ] = None,

@@ -11,7 +11,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from escalator.app import Services
 from escalator.domain.alerts import AlertIn
 from escalator.integrations.inbound import alertmanager, cloudwatch, forum, generic, sns
 from escalator.integrations.inbound.alertmanager import Batch
-from escalator.integrations.inbound.common import PayloadError
+from escalator.integrations.inbound.common import JsonError, PayloadError, load_json
 from escalator.process.alert import customer, intake, subscriptions
 from escalator.process.core import integrations
 from escalator.process.core.integrations import KINDS, Caller
@@ -44,7 +43,7 @@ SNS_TYPES = ("text/plain", "application/json")
 _PROBLEMS = {
     code: {"description": text, "content": {MEDIA_TYPE: {}}}
     for code, text in {
-        400: "malformed JSON",
+        400: "malformed JSON, or JSON nested too deeply",
         401: "missing or wrong integration secret",
         403: "secret of another kind, or a bad signature",
         404: "unknown kind",
@@ -138,13 +137,9 @@ async def _body(request: Request, limit: int) -> bytes:
 
 def _json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise HTTPException(
-            400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise HTTPException(400, "the body is not UTF-8 text") from exc
+        return load_json(raw)
+    except JsonError as exc:
+        raise HTTPException(400, str(exc)) from exc
 
 
 def _invalid(exc: PayloadError) -> JSONResponse:

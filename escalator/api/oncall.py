@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from escalator.api.deps import Look, ServicesDep, Work
 from escalator.api.incidents import ERRORS
-from escalator.api.schemas import FromRow, IncidentOut, NoteIn
+from escalator.api.schemas import Body, FromRow, Id, IncidentOut, NoteIn
 from escalator.config.process_schema import Rotation
 from escalator.domain.roster import Shift
 from escalator.process.core import people, signing
@@ -46,8 +46,7 @@ class ScheduleOut(BaseModel):
     shifts: list[ShiftOut]
 
 
-class OverrideIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OverrideIn(Body):
     person: str = Field(max_length=64, description="Who covers")
     start: datetime = Field(description="With an offset, e.g. 2026-12-01T09:00:00+00:00")
     end: datetime
@@ -65,8 +64,7 @@ class OverrideOut(FromRow):
     created_at: datetime
 
 
-class SwapIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SwapIn(Body):
     first: datetime = Field(description="A moment in the first shift")
     second: datetime = Field(description="A moment in the second shift")
     note: str = Field(default="", max_length=2000)
@@ -192,7 +190,7 @@ def add_override(rotation: str, body: OverrideIn, work: Work) -> OverrideOut:
 @router.delete(
     "/api/v1/rotations/{rotation}/overrides/{override_id}", status_code=204, responses=ERRORS
 )
-def remove_override(rotation: str, override_id: int, work: Work) -> Response:
+def remove_override(rotation: str, override_id: Id, work: Work) -> Response:
     with work() as ctx:
         rotations.remove_override(ctx, rotation, override_id)
         return Response(status_code=204)
@@ -217,7 +215,7 @@ def add_swap(rotation: str, body: SwapIn, work: Work) -> SwapOut:
 
 
 @router.delete("/api/v1/rotations/{rotation}/swaps/{swap_id}", status_code=204, responses=ERRORS)
-def remove_swap(rotation: str, swap_id: int, work: Work) -> Response:
+def remove_swap(rotation: str, swap_id: Id, work: Work) -> Response:
     with work() as ctx:
         rotations.remove_swap(ctx, rotation, swap_id)
         return Response(status_code=204)
@@ -237,7 +235,17 @@ def calendar_links(ctx: Look) -> FeedLinks:
     )
 
 
-@router.get("/calendar/{kind}/{name}.ics", responses=ERRORS, include_in_schema=True)
+@router.get(
+    "/calendar/{kind}/{name}.ics",
+    response_class=Response,
+    responses={
+        **ERRORS,
+        200: {
+            "description": "An iCalendar (RFC 5545) feed",
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+        },
+    },
+)
 def feed(kind: Literal["rotation", "person"], name: str, token: str, svc: ServicesDep) -> Response:
     """An iCalendar feed behind a private link: no sign-in, the token is the key."""
     signing.check_feed_token(svc.links.key, kind, name, token)

@@ -3,18 +3,39 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from escalator.domain.permissions import ESCALATE_TO
+from escalator.domain.text import first_flaw
+from escalator.process.core.errors import MAX_ROW_ID
 
 if TYPE_CHECKING:  # the faces read rows through the use cases
     from escalator.store.models import TimelineEvent
 
+Id = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ROW_ID)]
 
-class ReportIn(BaseModel):
-    """A customer report taken by hand: a phone call, or typed in from an email or the forum."""
+
+class Body(BaseModel):
+    """A request body: unknown fields refused, and text that cannot be stored (a NUL, a lone
+    surrogate) refused with its field named."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        flawed = first_flaw(value)
+        if flawed:
+            raise ValueError(f"{flawed[0]}: {flawed[1]}" if flawed[0] else flawed[1])
+        return value
+
+
+class ReportIn(Body):
+    """A customer report taken by hand: a phone call, or typed in from an email or the forum."""
 
     title: str = Field(min_length=1, max_length=500)
     description: str = Field(default="", max_length=20000)
@@ -24,16 +45,17 @@ class ReportIn(BaseModel):
     contact: str | None = Field(default=None, max_length=200, description="Phone or email")
 
 
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class NoteIn(Body):
     note: str = Field(default="", max_length=5000)
 
 
 class EscalateIn(NoteIn):
-    role: str = Field(description="The role to hand the incident to, e.g. support_manager")
+    role: str = Field(
+        max_length=64,
+        description="The role to hand the incident to: " + ", ".join(ESCALATE_TO),
+    )
     person: str | None = Field(
-        default=None, description="A holder of the role; default: who holds it now"
+        default=None, max_length=64, description="A holder of the role; default: who holds it now"
     )
 
 

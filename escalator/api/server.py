@@ -115,6 +115,7 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(web_oncall.router)
     app.include_router(web_sessions.router)
     app.include_router(web.router)
+    problems.declare_bad_bodies(app)
     static = resources.files("escalator.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app

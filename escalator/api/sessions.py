@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from escalator.api.deps import Person, ReadSession, Work
 from escalator.api.incidents import ERRORS
+from escalator.api.schemas import Id
 from escalator.process.core import console_sessions
 
 if TYPE_CHECKING:  # the faces read rows through the use cases
@@ -55,7 +56,7 @@ def list_sessions(request: Request, session: ReadSession, person: Person) -> lis
 
 
 @router.delete("/{session_id}", response_model=SessionOut, responses=ERRORS)
-def revoke_session(session_id: int, work: Work, request: Request) -> SessionOut:
+def revoke_session(session_id: Id, work: Work, request: Request) -> SessionOut:
     """Sign a browser out: its next console request goes to the sign-in page."""
     with work() as ctx:
         row = console_sessions.revoke(ctx, session_id, person=ctx.actor)

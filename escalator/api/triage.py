@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Request, Response, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from escalator.api import downloads
 from escalator.api.deps import Person, ReadSession, Work
 from escalator.api.incidents import ERRORS
-from escalator.api.schemas import IncidentOut, NoteIn
+from escalator.api.schemas import Body, Id, IncidentOut, NoteIn
 from escalator.domain.severity import Answers
 from escalator.process.core import evidence, incidents
 from escalator.process.core.queries import get_incident
@@ -22,8 +22,7 @@ from escalator.process.triage import view as triage_view
 router = APIRouter(prefix="/api/v1", tags=["triage"])
 
 
-class ReportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReportIn(Body):
     who: str | None = Field(default=None, max_length=4000)
     what: str | None = Field(default=None, max_length=4000)
     where: str | None = Field(default=None, max_length=4000)
@@ -31,18 +30,18 @@ class ReportIn(BaseModel):
     how: str | None = Field(default=None, max_length=20000)
 
 
-class LinkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LinkIn(Body):
     url: str = Field(max_length=2000)
     title: str = Field(default="", max_length=500)
     kind: Literal["log", "email", "pagerduty", "cloudwatch", "graph", "statsd", "other"] = "other"
 
 
-class AnswersIn(BaseModel):
+class AnswersIn(Body):
     """The seed's five questions."""
 
-    model_config = ConfigDict(extra="forbid")
-    users_affected: int = Field(ge=0, description="1. How many users are affected?")
+    users_affected: int = Field(
+        ge=0, strict=True, description="1. How many users are affected? (a whole number)"
+    )
     account_tier: str | None = Field(
         default=None,
         description="2. Which users: their account tier (key, standard …); "
@@ -68,8 +67,7 @@ class VerdictOut(BaseModel):
     incident: IncidentOut
 
 
-class RelatedIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RelatedIn(Body):
     kind: Literal["incident", "ticket", "bug"]
     ref: str = Field(min_length=1, max_length=200)
     title: str = Field(default="", max_length=500)
@@ -80,8 +78,7 @@ class OutcomeIn(NoteIn):
     entry: str | None = None
 
 
-class BugIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BugIn(Body):
     key: str = Field(min_length=1, max_length=64)
     title: str = Field(min_length=1, max_length=500)
     description: str = Field(default="", max_length=20000)
@@ -177,10 +174,16 @@ def put_report(key: str, body: ReportIn, work: Work) -> dict[str, str]:
         return {f: getattr(row, f) for f in report.FIELDS}
 
 
-@router.post("/incidents/{key}/evidence/links", status_code=201, responses=ERRORS)
-def add_link(key: str, body: LinkIn, work: Work) -> dict[str, str]:
+@router.post(
+    "/incidents/{key}/evidence/links",
+    status_code=201,
+    responses={**ERRORS, 200: {"description": "The link was there already: it is kept once"}},
+)
+def add_link(key: str, body: LinkIn, work: Work, response: Response) -> dict[str, str]:
     with work() as ctx:
-        row = report.add_link(ctx, key, url=body.url, title=body.title, kind=body.kind)
+        row, made = report.add_link(ctx, key, url=body.url, title=body.title, kind=body.kind)
+        if not made:
+            response.status_code = 200
         return {"url": row.url, "title": row.title}
 
 
@@ -210,8 +213,18 @@ def upload(
         }
 
 
-@router.get("/incidents/{key}/evidence/files/{file_id}", responses=ERRORS)
-def download(key: str, file_id: int, session: ReadSession, _: Person) -> Response:
+@router.get(
+    "/incidents/{key}/evidence/files/{file_id}",
+    response_class=Response,
+    responses={
+        **ERRORS,
+        200: {
+            "description": "The file, with the content type it was kept with",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
+)
+def download(key: str, file_id: Id, session: ReadSession, _: Person) -> Response:
     return downloads.download(evidence.stored_file(session, key, file_id))
 
 

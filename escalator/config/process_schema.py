@@ -12,7 +12,16 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+)
 
 from escalator.domain import roster
 from escalator.domain.durations import format_duration, parse_duration
@@ -21,6 +30,7 @@ from escalator.domain.roles import ROLES
 Path = tuple[str | int, ...]
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+MAX_SHIFT = timedelta(weeks=52)
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 UserImpact = Literal["blocked", "losing_money", "degraded", "nice_to_have"]
 BusinessImpact = Literal["losing_money", "losing_customer", "none"]
@@ -33,14 +43,46 @@ def _duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[
-    timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str)
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\s*([0-9]+[wdhmsWDHMS])+\s*$", "examples": ["30m", "1w"]}
+    ),
+]
+
+_TIME_OF_DAY = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?$")
+
+
+def _time_of_day(value: Any) -> time:
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    found = _TIME_OF_DAY.match(value.strip()) if isinstance(value, str) else None
+    if found is None:
+        raise ValueError(f"{value!r} is not a time of day: write HH:MM or HH:MM:SS, like 09:00")
+    return time(int(found[1]), int(found[2]), int(found[3] or 0))
+
+
+def _format_time_of_day(value: time) -> str:
+    return f"{value:%H:%M}" if not value.second else f"{value:%H:%M:%S}"
+
+
+# a wall-clock time in the rotation's timezone; JSON Schema's format "time" would demand an
+# offset (RFC 3339), which a wall-clock hand-off does not have
+TimeOfDay = Annotated[
+    time,
+    PlainValidator(_time_of_day),
+    PlainSerializer(_format_time_of_day, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": _TIME_OF_DAY.pattern, "examples": ["09:00", "17:30:00"]}
+    ),
 ]
 
 
 def _timezone(value: Any) -> str:
     try:
         ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
         raise ValueError(
             f"unknown timezone {value!r}: write an IANA name like UTC, Asia/Kolkata"
         ) from exc
@@ -80,10 +122,17 @@ class Role(Strict):
 class Rotation(Strict):
     members: list[PersonId]
     shift: Duration = timedelta(weeks=1)
-    start: date = date(2026, 1, 5)
-    handoff: time = time(9, 0)
+    start: Annotated[date, Field(ge=date(1970, 1, 1), le=date(2199, 12, 31))] = date(2026, 1, 5)
+    handoff: TimeOfDay = time(9, 0)
     timezone: TimeZone = "UTC"
     filled_by: Literal["engineering_manager"] = "engineering_manager"
+
+    @field_validator("shift")
+    @classmethod
+    def _at_most_a_year(cls, shift: timedelta) -> timedelta:
+        if shift > MAX_SHIFT:
+            raise ValueError(f"a shift of {format_duration(shift)} is longer than a year (52w)")
+        return shift
 
     def roster(self) -> roster.Rotation:
         anchor = datetime.combine(self.start, self.handoff)

@@ -34,7 +34,10 @@ def parse_duration(text: str) -> timedelta:
         seconds += int(number) * _UNITS[unit]
     if seconds <= 0:
         raise DurationError(f"{text!r} is zero: a clock needs a positive duration")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError as exc:
+        raise DurationError(f"{text!r} is longer than any clock can run: {HINT}") from exc
 
 
 def format_duration(value: timedelta) -> str:

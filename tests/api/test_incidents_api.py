@@ -127,7 +127,8 @@ def test_bad_input_gets_422_naming_the_field_and_stores_nothing(
         content=b"{oops",
         headers={**headers, "content-type": "application/json"},
     )
-    assert not_json.status_code == 422
+    assert not_json.status_code == 400 and not_json.headers["content-type"] == PROBLEM
+    assert not_json.json()["detail"].startswith("malformed JSON:")
     extra = client.post(
         "/api/v1/incidents", json={"title": "x", "severity": "SEV1"}, headers=headers
     )

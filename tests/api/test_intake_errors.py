@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 
 from escalator.app import Services
 from escalator.store.models import Alert, Incident
+from tests import payloads
+from tests.fakes.sns import FakeSns
 
 PROBLEM = "application/problem+json"
 ALERT = {"alerts": [{"status": "firing", "labels": {"alertname": "X"}}]}
@@ -155,47 +157,16 @@ def test_a_bad_alert_next_to_good_ones_is_named_and_the_good_ones_kept(
         assert sorted(s.scalars(select(Alert.title)).all()) == ["A", "D"]
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
-    max_leaves=20,
-)
-alertish = st.fixed_dictionaries(
-    {
-        "alerts": st.lists(
-            st.dictionaries(
-                st.sampled_from(
-                    [
-                        "status",
-                        "labels",
-                        "annotations",
-                        "startsAt",
-                        "endsAt",
-                        "fingerprint",
-                        "generatorURL",
-                        "title",
-                    ]
-                ),
-                json_values,
-                max_size=6,
-            ),
-            max_size=4,
-        )
-    },
-    optional={"truncatedAlerts": json_values, "commonLabels": json_values},
-)
-
-
 @settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    body=st.one_of(json_values, alertish),
-    kind=st.sampled_from(["alertmanager", "grafana", "generic"]),
+    body=st.one_of(
+        payloads.json_values, payloads.alertmanager, payloads.generic, payloads.forum_generic
+    ),
+    kind=st.sampled_from(["alertmanager", "grafana", "generic", "forum"]),
 )
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_no_payload_makes_intake_fail_with_a_5xx(
@@ -209,3 +180,22 @@ def test_no_payload_makes_intake_fail_with_a_5xx(
     )
     assert response.status_code < 500, response.text
     assert response.status_code in (202, 400, 422)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(message=payloads.cloudwatch_message)
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_no_signed_alarm_makes_intake_fail_with_a_5xx(
+    wired_client: TestClient, integration: Callable[[str], str], sns: FakeSns, message: str
+) -> None:
+    envelope = sns.sign({**sns.alarm("ALARM"), "Message": message})
+    response = wired_client.post(
+        f"/api/v1/intake/cloudwatch?token={integration('cloudwatch')}",
+        content=json.dumps(envelope),
+        headers={"Content-Type": "text/plain; charset=UTF-8"},
+    )
+    assert response.status_code in (202, 422), response.text

@@ -281,3 +281,10 @@ def test_the_engineering_manager_sets_a_rotation_from_the_cli() -> None:
         runner.invoke(app, ["oncall", "schedule", "sme", "--days", "3", "--json"]).stdout
     )
     assert {s["person"] for s in shifts} <= {"michael", "jonathan", "vijay"}
+
+
+@pytest.mark.parametrize("token_id", [str(2**31), "99999999999999999999"])
+def test_revoking_a_token_id_no_row_can_have_says_there_is_none(token_id: str) -> None:
+    result = runner.invoke(app, ["token", "revoke", token_id])
+    assert result.exit_code == 1, result.output
+    assert f"no live token with id {token_id}" in result.stderr

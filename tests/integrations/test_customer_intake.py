@@ -134,6 +134,29 @@ def test_a_broken_email_is_refused_with_a_reason(mail_svc: Services, mail_app: T
         assert queries.list_incidents(s).total == 0
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Content-Type: text/plain; charset=x-unknown\r\n\r\nPrices are \xe9 wrong\r\n",
+        b"Message-ID: <@acme.com>\r\nContent-Type: text/plain\r\n\r\nPrices are \xe9 wrong\r\n",
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nPrices are \xe9 wrong\x00\r\n",
+    ],
+)
+def test_an_email_in_an_unknown_charset_or_with_a_broken_header_is_kept(
+    mail_svc: Services, mail_app: TestClient, raw: bytes
+) -> None:
+    headers = (
+        b"From: Bob Buyer <bob@acme.com>\r\nTo: support@monsoon.example\r\nSubject: Prices\r\n"
+    )
+    with smtplib.SMTP(
+        mail_svc.settings.inbound_smtp_host, mail_svc.settings.inbound_smtp_port, timeout=10
+    ) as smtp:
+        assert smtp.sendmail("bob@acme.com", ["support@monsoon.example"], headers + raw) == {}
+    with mail_svc.db.read() as s:
+        [incident] = queries.list_incidents(s).items
+    assert (incident.title, incident.description) == ("Prices", "Prices are \ufffd wrong")
+
+
 def discourse(
     client: TestClient, secret: str, event: str, body: dict, *, key: str | None = None
 ) -> object:

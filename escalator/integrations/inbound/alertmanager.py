@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from escalator.domain.alerts import AlertIn, AlertStatus, Link, Rejected, fingerprint_of
-from escalator.integrations.inbound.common import PayloadError, clip, parse_time, string_map
+from escalator.domain.text import clean
+from escalator.integrations.inbound.common import (
+    PayloadError,
+    clip,
+    parse_time,
+    refuse_unstorable,
+    string_map,
+)
 
 _FINGERPRINT = re.compile(r"^[0-9a-fA-F]{1,64}$")
 _LINK_FIELDS = (
@@ -39,13 +46,17 @@ def parse(body: Any, *, source: str = "alertmanager") -> Batch:
     if not isinstance(truncated, int) or isinstance(truncated, bool) or truncated < 0:
         raise PayloadError("truncatedAlerts", "must be a whole number")
     common = _safe_map(body.get("commonLabels"))
+    try:
+        refuse_unstorable(common)
+    except ValueError as exc:
+        raise PayloadError("commonLabels", str(exc)) from exc
     alerts: list[AlertIn] = []
     rejected: list[Rejected] = []
     for index, item in enumerate(items):
         try:
             alerts.append(_alert(item, source, common))
         except ValueError as exc:
-            rejected.append(Rejected(index, str(exc)))
+            rejected.append(Rejected(index, clean(str(exc))))
     group_key = body.get("groupKey")
     return Batch(alerts, rejected, truncated, group_key if isinstance(group_key, str) else "")
 
@@ -60,6 +71,7 @@ def _safe_map(value: Any) -> dict[str, str]:
 def _alert(item: Any, source: str, common: dict[str, str]) -> AlertIn:
     if not isinstance(item, dict):
         raise ValueError("an alert must be a JSON object")
+    refuse_unstorable(item)
     labels = string_map(item.get("labels"), "labels")
     if not labels:
         raise ValueError("labels: an alert needs at least one label")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from escalator.domain.alerts import AlertIn, AlertStatus, Link
-from escalator.integrations.inbound.common import PayloadError, clip, parse_time
+from escalator.domain.text import first_flaw
+from escalator.integrations.inbound.common import (
+    JsonError,
+    PayloadError,
+    clip,
+    load_json,
+    parse_time,
+)
 
 STATES = {
     "ALARM": AlertStatus.FIRING,
@@ -17,16 +23,19 @@ STATES = {
 
 def parse_alarm(message: str, *, topic_arn: str = "") -> AlertIn:
     try:
-        alarm: Any = json.loads(message)
-    except ValueError as exc:
-        raise PayloadError("Message", "is not a CloudWatch alarm (not JSON)") from exc
+        alarm: Any = load_json(message)
+    except JsonError as exc:
+        raise PayloadError("Message", f"is not a CloudWatch alarm ({exc})") from exc
     if not isinstance(alarm, dict):
         raise PayloadError("Message", "is not a CloudWatch alarm object")
+    flawed = first_flaw(alarm)
+    if flawed:
+        raise PayloadError(f"Message.{flawed[0]}", flawed[1])
     name = alarm.get("AlarmName")
     if not isinstance(name, str) or not name:
         raise PayloadError("Message.AlarmName", "missing")
     state = alarm.get("NewStateValue")
-    if state not in STATES:
+    if not isinstance(state, str) or state not in STATES:
         raise PayloadError(
             "Message.NewStateValue", f"{state!r} is not ALARM, OK or INSUFFICIENT_DATA"
         )
@@ -35,7 +44,12 @@ def parse_alarm(message: str, *, topic_arn: str = "") -> AlertIn:
     for key, label in (("Namespace", "namespace"), ("MetricName", "metric")):
         if isinstance(trigger.get(key), str):
             labels[label] = trigger[key]
-    for dim in trigger.get("Dimensions") or []:
+    dimensions = trigger.get("Dimensions") or []
+    if not isinstance(dimensions, list):
+        raise PayloadError(
+            "Message.Trigger.Dimensions", 'must be an array of {"name": …, "value": …} objects'
+        )
+    for dim in dimensions:
         if isinstance(dim, dict) and isinstance(dim.get("name"), str):
             labels[dim["name"]] = str(dim.get("value", ""))
     arn = alarm.get("AlarmArn") if isinstance(alarm.get("AlarmArn"), str) else ""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
+from escalator.domain.text import clean
 from escalator.integrations.inbound.common import PayloadError, clip
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
@@ -35,7 +36,35 @@ class InboundEmail:
 
 
 def _ids(value: str | None) -> list[str]:
-    return [m.lower() for m in _MSGID.findall(value or "")]
+    """Message-IDs, lower-cased and cut to what the database keeps of one (500 characters)."""
+    return [clean(m.lower())[:500] for m in _MSGID.findall(value or "")]
+
+
+def _headers(mail: EmailMessage, name: str) -> list[str]:
+    """Every ``name`` header as text. A value the email package cannot parse (it raises on
+    some malformed ones, e.g. ``Message-ID: <@host>``) is taken as it came."""
+    try:
+        return [str(value) for value in mail.get_all(name, [])]
+    except Exception:
+        return [str(value) for key, value in mail.raw_items() if key.lower() == name.lower()]
+
+
+def _header(mail: EmailMessage, name: str) -> str:
+    found = _headers(mail, name)
+    return found[0] if found else ""
+
+
+def _text(part: MIMEPart) -> str:
+    """A text part as text. An unknown or wrong charset does not lose the email: its bytes are
+    read as UTF-8 with U+FFFD for what cannot be read."""
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, ValueError):
+        content = None
+    if not isinstance(content, str):
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+    return html_to_text(content) if part.get_content_type() == "text/html" else content
 
 
 class _Text(HTMLParser):
@@ -72,38 +101,36 @@ def parse_email(raw: bytes) -> InboundEmail:
         raise PayloadError("message", f"not a readable email: {exc}") from exc
     assert isinstance(mail, EmailMessage)
     try:
-        name, sender = parseaddr(str(mail.get("From", "")))
-        subject = str(mail.get("Subject", "")).strip()
-        message_id = (_ids(str(mail.get("Message-ID", ""))) or [""])[0]
-        refs = _ids(str(mail.get("In-Reply-To", ""))) + list(
-            reversed(_ids(str(mail.get("References", ""))))
+        name, sender = parseaddr(_header(mail, "From"))
+        subject = _header(mail, "Subject").strip()
+        message_id = (_ids(_header(mail, "Message-ID")) or [""])[0]
+        refs = _ids(_header(mail, "In-Reply-To")) + list(
+            reversed(_ids(_header(mail, "References")))
         )
-        to = tuple(addr for _, addr in getaddresses([str(v) for v in mail.get_all("To", [])]))
+        to = tuple(addr for _, addr in getaddresses(_headers(mail, "To")))
     except Exception as exc:
         raise PayloadError("headers", f"unreadable header: {exc}") from exc
     if not sender or "@" not in sender:
         raise PayloadError("From", "the email has no sender address")
-    auto = str(mail.get("Auto-Submitted", "no")).strip().lower()
-    precedence = str(mail.get("Precedence", "")).strip().lower()
-    text = ""
+    auto = (_header(mail, "Auto-Submitted") or "no").strip().lower()
+    precedence = _header(mail, "Precedence").strip().lower()
     body = mail.get_body(preferencelist=("plain", "html"))
-    if body is not None:
-        content = body.get_content()
-        text = html_to_text(content) if body.get_content_type() == "text/html" else content
+    text = "" if body is None else _text(body)
     attachments = []
     for part in mail.iter_attachments():
         data = part.get_payload(decode=True)
         if isinstance(data, bytes):
-            filename = part.get_filename() or f"attachment-{len(attachments) + 1}"
-            attachments.append(Attached(clip(filename, 300), part.get_content_type(), data))
+            filename = clean(part.get_filename() or "") or f"attachment-{len(attachments) + 1}"
+            kind = clip(clean(part.get_content_type()), 200)
+            attachments.append(Attached(clip(filename, 300), kind, data))
     return InboundEmail(
         message_id=message_id,
         references=tuple(dict.fromkeys(refs)),
-        sender=sender.lower(),
-        sender_name=name,
-        to=to,
-        subject=clip(subject or "(no subject)", 500),
-        text=text.strip(),
+        sender=clean(sender.lower()),
+        sender_name=clean(name),
+        to=tuple(clean(address) for address in to),
+        subject=clip(clean(subject) or "(no subject)", 500),
+        text=clean(text).strip(),
         attachments=tuple(attachments),
         automatic=auto not in ("", "no") or precedence in ("bulk", "junk", "auto_reply"),
     )

@@ -10,9 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from escalator.domain.text import first_flaw
 from escalator.integrations.inbound.common import PayloadError, clip
 
 DISCOURSE_EVENTS = ("topic_created", "post_created")
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,17 @@ def parse_discourse(event: str, body: Any, *, base_url: str = "") -> ForumPost |
     """A post to act on, or None for events that carry nothing new (e.g. ``ping``)."""
     if event not in DISCOURSE_EVENTS:
         return None
+    if len(base_url) > 200:
+        raise PayloadError("X-Discourse-Instance", "is longer than 200 characters")
     if not isinstance(body, dict):
         raise PayloadError("body", "expected a Discourse webhook object")
+    flawed = first_flaw(body)
+    if flawed:
+        raise PayloadError(*flawed)
     if event == "topic_created":
         topic = body.get("topic")
-        if not isinstance(topic, dict) or not isinstance(topic.get("id"), int):
-            raise PayloadError("topic.id", "missing")
+        if not isinstance(topic, dict) or not _is_id(topic.get("id")):
+            raise PayloadError("topic.id", "missing, or not a whole number from 1 to 2^63-1")
         title = topic.get("title") or topic.get("fancy_title") or "(untitled topic)"
         creator = topic.get("created_by") if isinstance(topic.get("created_by"), dict) else {}
         slug = topic.get("slug") or "-"
@@ -56,8 +63,8 @@ def parse_discourse(event: str, body: Any, *, base_url: str = "") -> ForumPost |
             starts_thread=True,
         )
     post = body.get("post")
-    if not isinstance(post, dict) or not isinstance(post.get("topic_id"), int):
-        raise PayloadError("post.topic_id", "missing")
+    if not isinstance(post, dict) or not _is_id(post.get("topic_id")):
+        raise PayloadError("post.topic_id", "missing, or not a whole number from 1 to 2^63-1")
     number = post.get("post_number")
     slug = post.get("topic_slug") or "-"
     return ForumPost(
@@ -68,6 +75,10 @@ def parse_discourse(event: str, body: Any, *, base_url: str = "") -> ForumPost |
         url=f"{base_url}/t/{slug}/{post['topic_id']}/{number}" if base_url else "",
         starts_thread=number == 1,
     )
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 class GenericForumPost(BaseModel):
@@ -88,6 +99,9 @@ def parse_generic(body: Any) -> ForumPost:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "body"
         raise PayloadError(field, first["msg"]) from exc
+    flawed = first_flaw(item.model_dump())
+    if flawed:
+        raise PayloadError(*flawed)
     return ForumPost(
         thread=item.thread_id,
         title=item.title,

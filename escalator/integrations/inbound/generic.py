@@ -19,8 +19,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from escalator.domain.alerts import AlertIn, AlertStatus, Link, Rejected, fingerprint_of
+from escalator.domain.text import clean
 from escalator.integrations.inbound.alertmanager import Batch
-from escalator.integrations.inbound.common import PayloadError
+from escalator.integrations.inbound.common import PayloadError, refuse_unstorable
 
 
 class GenericLink(BaseModel):
@@ -55,12 +56,16 @@ def parse(body: Any, *, source: str = "generic") -> Batch:
     alerts, rejected = [], []
     for index, item in enumerate(items):
         try:
-            alerts.append(_alert(GenericAlert.model_validate(item), source))
+            valid = GenericAlert.model_validate(item)
+            refuse_unstorable(valid.model_dump())
+            alerts.append(_alert(valid, source))
         except ValidationError as exc:
             reasons = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'alert'}: {e['msg']}" for e in exc.errors()
             )
-            rejected.append(Rejected(index, reasons))
+            rejected.append(Rejected(index, clean(reasons)))
+        except ValueError as exc:
+            rejected.append(Rejected(index, clean(str(exc))))
     return Batch(alerts, rejected)
 
 
@@ -77,13 +82,16 @@ def _alert(item: GenericAlert, source: str) -> AlertIn:
         description=item.description,
         service=item.service,
         severity=item.severity,
-        starts_at=_aware(item.started_at),
-        ends_at=_aware(item.ended_at),
+        starts_at=_aware(item.started_at, "started_at"),
+        ends_at=_aware(item.ended_at, "ended_at"),
         links=tuple(Link(link.href, link.text) for link in item.links),
     )
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def _aware(value: datetime | None, field: str) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{field}: {value.isoformat()} is out of range once in UTC") from exc

@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from escalator.domain.text import first_flaw
 from escalator.integrations.inbound.common import PayloadError
 
 DEFAULT_TRUSTED = r"^https://sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?/"
@@ -56,6 +57,9 @@ def envelope(body: Any) -> dict[str, str]:
         raise PayloadError("SubscribeURL", "missing")
     if not isinstance(body.get("Message"), str):
         raise PayloadError("Message", "missing or not a string")
+    flawed = first_flaw({k: v for k, v in body.items() if k != "Message"})
+    if flawed:
+        raise PayloadError(*flawed)
     return {k: v for k, v in body.items() if isinstance(v, str)}
 
 

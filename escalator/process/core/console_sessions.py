@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from escalator.config.settings import Settings
 from escalator.process.core import tokens
 from escalator.process.core.context import Ctx
-from escalator.process.core.errors import NotFound
+from escalator.process.core.errors import NotFound, possible_id
 from escalator.process.core.secrets import digest, new_secret
 from escalator.store.models import ApiToken, ConsoleSession
 
@@ -126,9 +126,10 @@ def list_for(session: Session, person: str, *, limit: int = 100) -> list[Console
 
 def revoke(ctx: Ctx, session_id: int, *, person: str) -> ConsoleSession:
     """End one of ``person``'s sessions; that browser is signed out at its next request."""
-    row = ctx.session.get(ConsoleSession, session_id)
+    missing = f"{person} has no live console session with id {session_id}"
+    row = ctx.session.get(ConsoleSession, possible_id(session_id, missing))
     if row is None or row.person != person or row.revoked_at is not None:
-        raise NotFound(f"{person} has no live console session with id {session_id}")
+        raise NotFound(missing)
     row.revoked_at = ctx.now
     return row
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+MAX_ROW_ID = 2**31 - 1  # the largest id both databases store (PostgreSQL's integer)
+
 
 class NotFound(Exception):
     """The thing named does not exist; the message says which."""
+
+
+def possible_id(row_id: int, missing: str) -> int:
+    """``row_id``, or NotFound(``missing``) for an id no row can have (an id column is a 32-bit
+    integer on PostgreSQL, and a bound parameter past it is an error there, not a miss)."""
+    if not 0 < row_id <= MAX_ROW_ID:
+        raise NotFound(missing)
+    return row_id
 
 
 class InvalidInput(Exception):

@@ -7,7 +7,7 @@ import hashlib
 from sqlalchemy.orm import Session
 
 from escalator.process.core.context import Ctx
-from escalator.process.core.errors import NotFound
+from escalator.process.core.errors import NotFound, possible_id
 from escalator.process.core.queries import get_incident
 from escalator.process.core.records import record
 from escalator.store.models import Attachment, Incident
@@ -50,7 +50,8 @@ def attach(
 def stored_file(session: Session, key: str, file_id: int) -> Attachment:
     """A file kept with incident ``key``."""
     incident = get_incident(session, key)
-    row = session.get(Attachment, file_id)
+    missing = f"no file {file_id} on {key}"
+    row = session.get(Attachment, possible_id(file_id, missing))
     if row is None or row.incident_id != incident.id:
-        raise NotFound(f"no file {file_id} on {key}")
+        raise NotFound(missing)
     return row

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from escalator.domain import lifecycle
 from escalator.domain.lifecycle import Action, Change
-from escalator.domain.permissions import check_action, check_escalation
+from escalator.domain.permissions import ESCALATE_TO, check_action, check_escalation
 from escalator.domain.roles import ROLES
 from escalator.process.core import announce, events, people
 from escalator.process.core.context import SYSTEM, Ctx
@@ -71,8 +71,11 @@ def escalate(
 ) -> Incident:
     """Hand the incident to ``to_role`` (its current holder, or ``to_person`` who holds it).
     ``by_rule``: the process file's rule decided it (the severity threshold), not a person."""
-    if to_role not in ROLES:
-        raise InvalidInput("role", f"unknown role {to_role!r}; roles are {', '.join(ROLES)}")
+    if to_role not in ESCALATE_TO:
+        why = "no escalation path leads to" if to_role in ROLES else "unknown role"
+        raise InvalidInput(
+            "role", f"{why} {to_role!r}; one may escalate to {', '.join(ESCALATE_TO)}"
+        )
     if ctx.actor != SYSTEM and not by_rule:
         check_escalation(ctx.actor, _roles(ctx), to_role)
     holders = people.holders(ctx, to_role)

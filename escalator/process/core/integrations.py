@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from escalator.process.core.context import Ctx
-from escalator.process.core.errors import InvalidInput, NotFound
+from escalator.process.core.errors import InvalidInput, NotFound, possible_id
 from escalator.process.core.secrets import digest, new_secret
 from escalator.store.models import Integration
 
@@ -71,9 +71,10 @@ def list_all(session: Session) -> list[Integration]:
 
 
 def revoke(ctx: Ctx, integration_id: int) -> Integration:
-    row = ctx.session.get(Integration, integration_id)
+    missing = f"no live integration with id {integration_id}"
+    row = ctx.session.get(Integration, possible_id(integration_id, missing))
     if row is None or row.revoked_at is not None:
-        raise NotFound(f"no live integration with id {integration_id}")
+        raise NotFound(missing)
     row.revoked_at = ctx.now
     return row
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from escalator.process.core.context import Ctx
-from escalator.process.core.errors import InvalidInput, NotFound
+from escalator.process.core.errors import InvalidInput, NotFound, possible_id
 from escalator.process.core.records import record
 from escalator.store.models import Incident, OutboxMessage
 
 
 def retry(ctx: Ctx, message_id: int) -> OutboxMessage:
     """Send a dead-lettered message again, from its first try."""
-    row = ctx.session.get(OutboxMessage, message_id, with_for_update=ctx.is_postgres)
+    missing = f"no message {message_id}"
+    row = ctx.session.get(
+        OutboxMessage, possible_id(message_id, missing), with_for_update=ctx.is_postgres
+    )
     if row is None:
-        raise NotFound(f"no message {message_id}")
+        raise NotFound(missing)
     if row.state != "dead":
         raise InvalidInput(
             "state", f"message {message_id} is {row.state}; only dead messages can be retried"

@@ -5,7 +5,7 @@ Every stage asks this: who is on duty in first tier, who is on call, who is the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -14,6 +14,9 @@ from escalator.domain import roster
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import InvalidInput, NotFound
 from escalator.store.models import RotationEdit, RotationOverride, RotationSwap
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+PLANNING_HORIZON = timedelta(days=5 * 366)
 
 
 def definition(ctx: Ctx, name: str) -> tuple[Rotation, RotationEdit | None]:
@@ -137,9 +140,19 @@ def now(ctx: Ctx) -> list[OnCall]:
     return table
 
 
+def within_reach(ctx: Ctx, field: str, *moments: datetime) -> None:
+    """Rotations are planned from 1970 to five years ahead; beyond that a date is a typo (and
+    past year 9999 no calendar can count)."""
+    latest = ctx.now + PLANNING_HORIZON
+    for moment in moments:
+        if moment.tzinfo is not None and not EARLIEST <= moment <= latest:
+            raise InvalidInput(field, f"give a time between 1970-01-01 and {latest:%Y-%m-%d}")
+
+
 def schedule(ctx: Ctx, rotation: str, start: datetime, days: int) -> list[roster.Shift]:
     if not 1 <= days <= 366:
         raise InvalidInput("days", "give between 1 and 366 days")
+    within_reach(ctx, "start", start)
     rot, overs, sw = parts(ctx, rotation)
     return roster.schedule(rot, start, start + timedelta(days=days), overs, sw)
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from escalator.domain.lifecycle import Change, IncidentState, Stage, Status
 from escalator.process.core.context import Ctx
-from escalator.process.core.errors import NotFound
+from escalator.process.core.errors import NotFound, possible_id
 from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, TimelineEvent, Timer
 from escalator.store.upsert import dialect_insert
 
@@ -25,7 +25,7 @@ def incident_id(key: str) -> int:
     match = _KEY.match(key.strip())
     if not match:
         raise NotFound(f"no incident {key!r}: keys look like {KEY_PREFIX}-42")
-    return int(match.group(1))
+    return possible_id(int(match.group(1)), f"no incident {key}")
 
 
 def load(ctx: Ctx, key: str, *, for_update: bool = True) -> Incident:

@@ -10,17 +10,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime
 
 from sqlalchemy import select
 
-from escalator.process.core.errors import NotFound
+from escalator.process.core.errors import NotFound, possible_id
 from escalator.store.db import Database
 from escalator.store.models import SigningKey
 from escalator.store.upsert import dialect_insert
 
 KEY_NAME = "links"
+_ID = re.compile(r"^[0-9]{1,18}$")  # a page id: ASCII digits, below 2^63
 
 
 def stored_key(db: Database, now: datetime) -> bytes:
@@ -32,6 +34,12 @@ def stored_key(db: Database, now: datetime) -> bytes:
         session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
         value = session.scalar(select(SigningKey.value).where(SigningKey.name == KEY_NAME))
     return bytes.fromhex(str(value))
+
+
+def _same(given: str, expected: str) -> bool:
+    """A constant-time comparison that any text may take (``compare_digest`` refuses non-ASCII
+    strings, and a link is whatever someone typed)."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
 
 
 def sign(key: bytes, purpose: str, value: str) -> str:
@@ -47,11 +55,11 @@ def read_ack_token(key: bytes, token: str) -> tuple[int, str]:
     """The page and person an acknowledgement link names; NotFound if it was tampered with."""
     page, _, rest = token.partition(".")
     person, _, mac = rest.rpartition(".")
-    if not (page.isdigit() and person and key) or not hmac.compare_digest(
+    if not (_ID.match(page) and person and key) or not _same(
         mac, sign(key, "ack", f"{page}:{person}")
     ):
         raise NotFound("this acknowledgement link is not valid: use the newest message's link")
-    return int(page), person
+    return possible_id(int(page), "this acknowledgement link names no page"), person
 
 
 def feed_token(key: bytes, kind: str, name: str) -> str:
@@ -59,5 +67,5 @@ def feed_token(key: bytes, kind: str, name: str) -> str:
 
 
 def check_feed_token(key: bytes, kind: str, name: str, token: str) -> None:
-    if not key or not hmac.compare_digest(token, feed_token(key, kind, name)):
+    if not key or not _same(token, feed_token(key, kind, name)):
         raise NotFound(f"no calendar feed for {kind} {name!r} at this link")

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from escalator.process.core.context import Ctx
-from escalator.process.core.errors import InvalidInput, NotFound
+from escalator.process.core.errors import InvalidInput, NotFound, possible_id
 from escalator.process.core.secrets import digest, new_secret
 from escalator.store.models import ApiToken, ConsoleSession
 
@@ -61,13 +61,14 @@ def list_tokens(session: Session) -> list[ApiToken]:
 
 
 def revoke(ctx: Ctx, token_id: int, *, at: datetime | None = None) -> None:
+    missing = f"no live token with id {token_id}"
     result = ctx.session.execute(
         update(ApiToken)
-        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        .where(ApiToken.id == possible_id(token_id, missing), ApiToken.revoked_at.is_(None))
         .values(revoked_at=at or ctx.now)
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise NotFound(f"no live token with id {token_id}")
+        raise NotFound(missing)
     # the console sessions signed in with it end with it
     ctx.session.execute(
         update(ConsoleSession)

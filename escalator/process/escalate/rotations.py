@@ -15,7 +15,7 @@ from escalator.domain import roster
 from escalator.domain.permissions import check_action
 from escalator.process.core import announce, people
 from escalator.process.core.context import SYSTEM, Ctx
-from escalator.process.core.errors import InvalidInput, NotFound
+from escalator.process.core.errors import InvalidInput, NotFound, possible_id
 from escalator.process.core.records import enqueue, schedule_once
 from escalator.store.models import RotationEdit, RotationOverride, RotationSwap, Timer
 
@@ -96,6 +96,7 @@ def add_override(
     ctx: Ctx, rotation: str, *, person: str, start: datetime, end: datetime, note: str = ""
 ) -> RotationOverride:
     _check_edit(ctx)
+    people.within_reach(ctx, "override", start, end)
     rot, existing, _ = people.parts(ctx, rotation)
     new = roster.Override(start, end, person)
     problems = roster.override_problems(rot, new, existing, ctx.process.spec.people)
@@ -116,9 +117,11 @@ def _store(ctx: Ctx, rotation: str, row: Change, note: str) -> Change:
 def _remove(ctx: Ctx, rotation: str, model: type[Change], row_id: int, what: str) -> None:
     _check_edit(ctx)
     people.roster_of(ctx, rotation)
-    gone = ctx.session.execute(delete(model).where(model.id == row_id, model.rotation == rotation))
-    if not gone.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(f"no {what} #{row_id} in rotation {rotation}")
+    missing = f"no {what} #{row_id} in rotation {rotation}"
+    row_id = possible_id(row_id, missing)
+    query = delete(model).where(model.id == row_id, model.rotation == rotation)
+    if not ctx.session.execute(query).rowcount:  # type: ignore[attr-defined]
+        raise NotFound(missing)
     _edited(ctx, rotation)
 
 
@@ -130,6 +133,7 @@ def add_swap(
     ctx: Ctx, rotation: str, *, first: datetime, second: datetime, note: str = ""
 ) -> RotationSwap:
     _check_edit(ctx)
+    people.within_reach(ctx, "swap", first, second)
     rot, _, existing = people.parts(ctx, rotation)
     problems = roster.swap_problems(rot, roster.Swap(first, second), existing)
     if problems:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from escalator.domain.lifecycle import Change
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import InvalidInput
 from escalator.process.core.evidence import attach
 from escalator.process.core.records import load, record
 from escalator.store.models import Attachment, Incident, IncidentLink, Report
+from escalator.store.upsert import dialect_insert
 
 FIELDS = ("who", "what", "where", "when", "how")
 EVIDENCE_KINDS = ("log", "email", "pagerduty", "cloudwatch", "graph", "statsd", "other")
@@ -68,29 +71,49 @@ def update(ctx: Ctx, key: str, changes: dict[str, str]) -> Report:
     return row
 
 
-def _link(ctx: Ctx, incident: Incident, kind: str, ref: str, title: str, url: str) -> IncidentLink:
-    row = IncidentLink(
-        incident_id=incident.id,
-        kind=kind,
-        ref=ref[:500],
-        title=title[:500],
-        url=url[:2000],
-        added_by=ctx.actor,
-        added_at=ctx.now,
+def _link(
+    ctx: Ctx, incident: Incident, kind: str, ref: str, title: str, url: str
+) -> tuple[IncidentLink, bool]:
+    """The incident's link to ``ref``, and whether it was made now: an upsert, so the same link
+    added twice (or by two people at once) is kept once."""
+    values = {
+        "incident_id": incident.id,
+        "kind": kind,
+        "ref": ref[:500],
+        "title": title[:500],
+        "url": url[:2000],
+        "added_by": ctx.actor,
+        "added_at": ctx.now,
+    }
+    insert = dialect_insert(ctx.session, IncidentLink.__table__).values(values)
+    made = ctx.session.scalar(
+        insert.on_conflict_do_nothing(index_elements=["incident_id", "kind", "ref"]).returning(
+            IncidentLink.id
+        )
     )
-    ctx.session.add(row)
-    return row
+    row = ctx.session.scalars(
+        select(IncidentLink).where(
+            IncidentLink.incident_id == incident.id,
+            IncidentLink.kind == kind,
+            IncidentLink.ref == values["ref"],
+        )
+    ).one()
+    return row, made is not None
 
 
-def add_link(ctx: Ctx, key: str, *, url: str, title: str = "", kind: str = "other") -> IncidentLink:
+def add_link(
+    ctx: Ctx, key: str, *, url: str, title: str = "", kind: str = "other"
+) -> tuple[IncidentLink, bool]:
+    """Link a piece of evidence; the same link again is kept once (``False``: it was there)."""
     if not url.startswith(("http://", "https://")):
         raise InvalidInput("url", "give a full http(s) link")
     if kind not in EVIDENCE_KINDS:
         raise InvalidInput("kind", f"one of {', '.join(EVIDENCE_KINDS)}")
     incident = load(ctx, key)
-    row = _link(ctx, incident, "evidence", url, title or kind, url)
-    record(ctx, incident, "evidence_added", note=f"{kind}: {title or url}", data={"url": url})
-    return row
+    row, made = _link(ctx, incident, "evidence", url, title or kind, url)
+    if made:
+        record(ctx, incident, "evidence_added", note=f"{kind}: {title or url}", data={"url": url})
+    return row, made
 
 
 def upload(
