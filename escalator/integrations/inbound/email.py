@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from escalator.integrations.inbound.common import PayloadError, clip
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_WRITTEN = re.compile(r"<[^<>\s]+>")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class InboundEmail:
     text: str
     attachments: tuple[Attached, ...] = field(default_factory=tuple)
     automatic: bool = False  # Auto-Submitted or a bulk/auto-reply: never opens an incident
+    # the threading headers as written (brackets and case kept), for replies that thread
+    header_message_id: str = ""
+    header_references: tuple[str, ...] = ()  # oldest first
+    header_in_reply_to: tuple[str, ...] = ()
 
 
 def _ids(value: str | None) -> list[str]:
@@ -78,6 +83,10 @@ def parse_email(raw: bytes) -> InboundEmail:
         refs = _ids(str(mail.get("In-Reply-To", ""))) + list(
             reversed(_ids(str(mail.get("References", ""))))
         )
+        written = {
+            name: tuple(_WRITTEN.findall(str(mail.get(name, ""))))
+            for name in ("Message-ID", "References", "In-Reply-To")
+        }
         to = tuple(addr for _, addr in getaddresses([str(v) for v in mail.get_all("To", [])]))
     except Exception as exc:
         raise PayloadError("headers", f"unreadable header: {exc}") from exc
@@ -106,4 +115,7 @@ def parse_email(raw: bytes) -> InboundEmail:
         text=text.strip(),
         attachments=tuple(attachments),
         automatic=auto not in ("", "no") or precedence in ("bulk", "junk", "auto_reply"),
+        header_message_id=(written["Message-ID"] or ("",))[0],
+        header_references=written["References"],
+        header_in_reply_to=written["In-Reply-To"],
     )
