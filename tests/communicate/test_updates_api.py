@@ -25,7 +25,7 @@ Auth = Callable[[str], dict[str, str]]
 
 
 def process_file(path: Path) -> Path:
-    """The default process, with ACME's own contacts and working hours."""
+    """The default process, with ACME's own contacts and working hours (London, 9 to 5)."""
     defaults = resources.files("escalator.defaults")
     spec = yaml.safe_load((defaults / "default-process.yaml").read_text())
     spec["playbooks"]["directory"] = str(defaults / "playbooks")
@@ -33,6 +33,12 @@ def process_file(path: Path) -> Path:
         {"name": "Ann Ops", "email": "ann@acme.com"},
         {"name": "Carl", "phone": "+44 20 7946 0000"},
     ]
+    spec["accounts"]["acme"]["working_hours"] = {
+        "timezone": "Europe/London",
+        "days": ["mon", "tue", "wed", "thu", "fri"],
+        "start": "09:00",
+        "end": "17:00",
+    }
     path.write_text(yaml.safe_dump(spec))
     return path
 
@@ -79,6 +85,21 @@ def test_the_caller_the_accounts_contacts_and_anyone_added_are_owed_updates(
         ("Dora CFO", "email", "dora@acme.com", "manual"),
     ]
     assert {c["due_at"] for c in contacts} == {"2026-11-02T10:00:00Z"}, "untriaged: 1h"
+
+
+def test_the_clock_runs_in_the_accounts_working_hours_only(
+    api: tuple[Services, TestClient], auth: Auth, clock: FakeClock
+) -> None:
+    _, client = api
+    clock.advance(timedelta(hours=7, minutes=30))  # Monday 16:30 in London
+    acme, other = phone_report(client, auth, account="acme"), phone_report(client, auth)
+    noah = auth("noah")
+    due = {
+        key: client.get(f"/api/v1/incidents/{key}/customers", headers=noah).json()["contacts"]
+        for key in (acme, other)
+    }
+    assert {c["due_at"] for c in due[acme]} == {"2026-11-03T09:30:00Z"}, "30 min left on Monday"
+    assert {c["due_at"] for c in due[other]} == {"2026-11-02T17:30:00Z"}, "no hours: always"
 
 
 def test_a_call_is_logged_on_the_ledger_the_timeline_and_the_ticket(
@@ -153,8 +174,11 @@ def test_the_final_update_is_required_before_closing_unless_a_manager_waives_it(
     client.post(f"/api/v1/incidents/{key}/resolve", headers=dinesh)
     refused = problem(client.post(f"/api/v1/incidents/{key}/close", headers=dinesh), 422)
     assert refused.startswith(f"customers: {key} cannot close: Bob <+1 555 0100> was never told")
+    client.post(f"/api/v1/incidents/{key}/contacts", json={"phone": "+1 555 0142"}, headers=noah)
+    refused = problem(client.post(f"/api/v1/incidents/{key}/close", headers=dinesh), 422)
+    assert "Bob <+1 555 0100>, +1 555 0142 were never told it was resolved" in refused
     queue = client.get("/api/v1/updates/due", headers=noah).json()
-    assert [(q["incident"], q["resolution"]) for q in queue] == [(key, True)]
+    assert [(q["incident"], q["resolution"], len(q["owed"])) for q in queue] == [(key, True, 2)]
     draft = client.get(f"/api/v1/incidents/{key}/customers", headers=noah).json()
     assert draft["not_told_resolved"] and '"Quotes time out" (INC-1) is resolved.' in draft["draft"]
 
@@ -166,7 +190,8 @@ def test_the_final_update_is_required_before_closing_unless_a_manager_waives_it(
     assert client.post(
         waive, json={"reason": "Bob hung up: no number works"}, headers=dinesh
     ).json() == {
-        "waived": "not telling Bob <+1 555 0100> it was resolved: Bob hung up: no number works"
+        "waived": "not telling Bob <+1 555 0100>, +1 555 0142 it was resolved: "
+        "Bob hung up: no number works"
     }
     closed = client.post(f"/api/v1/incidents/{key}/close", headers=dinesh)
     assert closed.status_code == 200 and closed.json()["status"] == "closed"

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from escalator.domain.email_thread import Thread
+from escalator.domain.lifecycle import Status
 from escalator.domain.permissions import check_action
 from escalator.process.communicate import clock
 from escalator.process.core.context import Ctx
@@ -63,6 +64,8 @@ def _add(
         added_by=ctx.actor,
         added_at=ctx.now,
         owed_since=ctx.now if clock.runs(incident) else None,
+        # added once resolved: owed the news that it is resolved, like everyone else
+        due_at=ctx.now if Status(incident.status) == Status.RESOLVED else None,
     )
     ctx.session.add(contact)
     ctx.session.flush()
