@@ -7,6 +7,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from functools import cached_property
 
 from sqlalchemy.orm import Session
@@ -17,12 +18,14 @@ from escalator.config.settings import Settings
 from escalator.engine.clock import Clock, SystemClock
 from escalator.engine.senders import ConsoleSender, Sender
 from escalator.engine.worker import Worker
+from escalator.integrations.outbound.discourse import DiscourseSender
 from escalator.integrations.outbound.http_get import HttpGetSender
 from escalator.integrations.outbound.jira import JiraSender
 from escalator.integrations.outbound.pagerduty import PagerDutySender
 from escalator.integrations.outbound.slack import SlackSender
 from escalator.integrations.outbound.smtp import SmtpSender
 from escalator.process.alert.subscriptions import SNS_CONFIRM
+from escalator.process.communicate.updates import CUSTOMER_EMAIL, DISCOURSE
 from escalator.process.core.announce import PAGERDUTY, SLACK
 from escalator.process.core.context import Channels, Ctx, Links
 from escalator.process.core.notify import CONSOLE, EMAIL
@@ -127,6 +130,19 @@ def senders_for(settings: Settings, process: Process) -> tuple[dict[str, Sender]
         senders[EMAIL] = SmtpSender(
             settings.smtp_url.get_secret_value(), sender=settings.email_from
         )
+        # customer updates: from the support address, written by a person, answerable
+        senders[CUSTOMER_EMAIL] = SmtpSender(
+            settings.smtp_url.get_secret_value(),
+            sender=settings.support_email or settings.email_from,
+            reply_to=settings.support_reply_to,
+            automatic=False,
+        )
+    if settings.discourse_url and settings.discourse_api_key and settings.discourse_api_username:
+        senders[DISCOURSE] = DiscourseSender(
+            url=settings.discourse_url,
+            api_key=settings.discourse_api_key.get_secret_value(),
+            api_username=settings.discourse_api_username,
+        )
     if settings.jira_url and settings.jira_user and settings.jira_token:
         senders[JIRA] = JiraSender(
             url=settings.jira_url,
@@ -140,8 +156,16 @@ def senders_for(settings: Settings, process: Process) -> tuple[dict[str, Sender]
         email=EMAIL in senders,
         jira=JIRA in senders,
         ticket_project=settings.jira_project,
+        discourse=DISCOURSE in senders,
+        email_domain=_domain(settings.support_email or settings.email_from),
     )
     return senders, channels
+
+
+def _domain(address: str) -> str:
+    """The right-hand side of our Message-IDs: the support address's domain."""
+    domain = parseaddr(address)[1].rpartition("@")[2].strip().lower()
+    return domain if "." in domain else "escalator.invalid"
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Services:

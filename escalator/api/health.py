@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
@@ -16,6 +16,7 @@ from escalator.api.deps import ServicesDep
 from escalator.api.problems import MEDIA_TYPE, problem
 from escalator.app import Services
 from escalator.domain.durations import format_duration
+from escalator.process.communicate import view as communicate
 from escalator.process.core import queries
 from escalator.store.migrate import current_revision, head_revision
 
@@ -94,6 +95,7 @@ class _Backlog:
         with self.svc.db.read() as session:
             b = queries.backlog(session, now)
             beats = [w for w in queries.workers(session) if w.stopped_at is None]
+            told = communicate.figures(session, now)
         incidents = GaugeMetricFamily(
             "escalator_incidents",
             "Incidents by status (open, acknowledged, resolved; closed ones are not counted)",
@@ -127,6 +129,34 @@ class _Backlog:
             value=b.alerts_failed,
         )
         yield from _workers(beats, now)
+        yield from _customers(told)
+
+
+def _customers(told: communicate.Figures) -> Iterator[Metric]:
+    """COMMUNICATE: updates delivered, contacts overdue now, time between updates."""
+    sent = GaugeMetricFamily(
+        "escalator_customer_updates_sent",
+        "Updates delivered to customers (calls logged included), by channel",
+        labels=["channel"],
+    )
+    for channel in ("email", "forum", "phone"):
+        sent.add_metric([channel], told.sent.get(channel, 0))
+    yield sent
+    yield GaugeMetricFamily(
+        "escalator_customer_updates_overdue",
+        "Contacts of open incidents whose update is overdue now",
+        value=told.overdue,
+    )
+    between = HistogramMetricFamily(
+        "escalator_customer_update_interval_seconds",
+        "Time between a customer's updates (from the clock's start for the first), by severity",
+        labels=["severity"],
+    )
+    for severity, (counts, count, total) in sorted(told.intervals.items()):
+        bounds = [str(float(b)) for b in communicate.INTERVAL_BUCKETS]
+        buckets = [*zip(bounds, counts, strict=True), ("+Inf", count)]
+        between.add_metric([severity], buckets, total)
+    yield between
 
 
 def _workers(beats: list[WorkerHeartbeat], now: datetime) -> Iterator[Metric]:

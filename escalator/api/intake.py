@@ -301,6 +301,9 @@ async def _forum(state: Intake, caller: Caller, request: Request, body: Any) -> 
         source = f"forum:{caller.name}"
     if post is None:
         return JSONResponse({"ignored": event}, status_code=202)
+    own = state.svc.settings.discourse_api_username
+    if event and own and post.author.lower() == own.lower():  # our own update, posted back
+        return JSONResponse({"ignored": "our own post"}, status_code=202)
 
     def take() -> str:
         with state.svc.unit_of_work(caller.actor) as ctx:

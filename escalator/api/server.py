@@ -12,7 +12,17 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from escalator import __version__
-from escalator.api import admin, health, incidents, logs, oncall, problems, sessions, triage
+from escalator.api import (
+    admin,
+    communicate,
+    health,
+    incidents,
+    logs,
+    oncall,
+    problems,
+    sessions,
+    triage,
+)
 from escalator.api.flood import FloodGate
 from escalator.api.intake import Intake
 from escalator.api.intake import router as intake_router
@@ -22,6 +32,7 @@ from escalator.engine.worker import Worker
 from escalator.integrations.inbound.email import InboundEmail
 from escalator.integrations.inbound.smtp_listener import SmtpListener
 from escalator.process.alert import customer
+from escalator.web import communicate as web_communicate
 from escalator.web import oncall as web_oncall
 from escalator.web import routes as web
 from escalator.web import sessions as web_sessions
@@ -109,10 +120,12 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(incidents.router)
     app.include_router(triage.router)
     app.include_router(oncall.router)
+    app.include_router(communicate.router)
     app.include_router(admin.router)
     app.include_router(sessions.router)
     app.include_router(web_triage.router)
     app.include_router(web_oncall.router)
+    app.include_router(web_communicate.router)
     app.include_router(web_sessions.router)
     app.include_router(web.router)
     problems.declare_bad_bodies(app)

@@ -21,6 +21,7 @@ from escalator.api.server import create_app
 from escalator.cli.admin import integration_app, messages_app, session_app, token_app
 from escalator.cli.backup import backup, restore
 from escalator.cli.common import AsPerson, acting, err, fail, out, services
+from escalator.cli.communicate import update, updates_app
 from escalator.cli.incidents import incidents_app
 from escalator.cli.oncall import oncall_app
 from escalator.cli.triage import triage
@@ -37,7 +38,9 @@ app.add_typer(incidents_app, name="incidents")
 app.add_typer(oncall_app, name="oncall")
 app.add_typer(integration_app, name="integration")
 app.add_typer(messages_app, name="messages")
+app.add_typer(updates_app, name="updates")
 app.command()(triage)
+app.command()(update)
 app.command()(backup)
 app.command()(restore)
 

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from escalator.config.process_schema import Person, ProcessFile
-from escalator.domain import roster
+from escalator.domain import cadence, roster
 from escalator.domain.accounts import AccountRule
 from escalator.domain.playbook import Entry
 from escalator.domain.severity import Rule
 
 
 class Process:
-    def __init__(self, spec: ProcessFile, *, playbooks: list[Entry] | None = None) -> None:
+    def __init__(
+        self,
+        spec: ProcessFile,
+        *,
+        playbooks: list[Entry] | None = None,
+        base_dir: Path | None = None,
+    ) -> None:
         self.spec = spec
         self.playbooks = playbooks or []
+        self.base_dir = base_dir  # the process file's directory: templates are read from it
         self.severity_rules = [
             Rule(
                 severity=r.severity,
@@ -43,6 +51,21 @@ class Process:
             )
             for aid, a in spec.accounts.items()
         ]
+
+    def working_hours(self, account: str | None) -> cadence.WorkingHours | None:
+        """When an account's update clock runs: its own hours, else the process file's,
+        else always (None)."""
+        own = self.spec.accounts.get(account or "")
+        hours = (own.working_hours if own else None) or self.spec.communication.working_hours
+        return hours.rule() if hours else None
+
+    def templates_dir(self) -> Path | None:
+        """The directory of the company's own update templates, if it has one."""
+        if self.base_dir is None:
+            return None
+        named = self.spec.communication.templates
+        folder = self.base_dir / (named or "templates")
+        return folder if folder.is_dir() else None
 
     def person(self, pid: str) -> Person | None:
         return self.spec.people.get(pid)

@@ -12,6 +12,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 import yaml
+from jinja2 import Environment, TemplateSyntaxError
 from pydantic import ValidationError
 
 from escalator.config.playbook_loader import PlaybookError, load_playbooks
@@ -105,7 +106,41 @@ def parse_process(
             entries = load_playbooks(base_dir / (named or "playbooks"))
         except PlaybookError as exc:
             raise ProcessFileError([Problem(f, n, "", m) for f, n, m in exc.problems]) from exc
-    return Process(model, playbooks=entries)
+    if base_dir is not None:
+        bad = check_templates(base_dir, model.communication.templates)
+        if bad:
+            key: Path = ("communication", "templates")
+            raise ProcessFileError(
+                [
+                    Problem(f, n, "", m)
+                    if f
+                    else Problem(filename, _line_of(key, lines), _dotted(key), m)
+                    for f, n, m in bad
+                ]
+            )
+    return Process(model, playbooks=entries, base_dir=base_dir)
+
+
+def check_templates(base_dir: FsPath, named: str | None) -> list[tuple[str, int, str]]:
+    """Update templates that would fail when drafting: a directory named but missing, or a
+    template that does not parse (file, line, what to fix)."""
+    folder = base_dir / (named or "templates")
+    if not folder.is_dir():
+        if named:
+            return [("", 0, f"no directory {folder}: create it, or remove the key")]
+        return []
+    problems = []
+    checker = Environment()
+    for file in sorted(folder.iterdir()):
+        if file.suffix not in (".txt", ".html"):
+            continue
+        try:
+            checker.parse(file.read_text("utf-8"))
+        except TemplateSyntaxError as exc:
+            problems.append((str(file), exc.lineno, f"template error: {exc.message}"))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append((str(file), 0, f"cannot read the template: {exc}"))
+    return problems
 
 
 def _index(

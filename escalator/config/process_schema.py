@@ -21,9 +21,10 @@ from pydantic import (
     PlainValidator,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
-from escalator.domain import roster
+from escalator.domain import cadence, roster
 from escalator.domain.durations import format_duration, parse_duration
 from escalator.domain.roles import ROLES
 
@@ -199,14 +200,92 @@ class Escalation(Strict):
     ]
 
 
+def _wall_clock(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        hours, minutes = divmod(value, 60)
+        written = f"{hours:02d}:{minutes:02d}"
+        raise ValueError(
+            f"{value!r} is not a time of day: YAML reads an unquoted {written} as the number "
+            f'{value}, so write the time in quotes, like "{written}"'
+        )
+    return value
+
+
+WallClock = Annotated[time, BeforeValidator(_wall_clock)]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class WorkingHours(Strict):
+    """When a customer's update clock runs: from start to end on these days, local time."""
+
+    timezone: TimeZone = "UTC"
+    days: Annotated[list[Day], Field(min_length=1)] = ["mon", "tue", "wed", "thu", "fri"]
+    start: WallClock = time(9, 0)
+    end: WallClock = time(17, 0)
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError(
+                f"working hours end at {self.end:%H:%M}, not after they start at "
+                f"{self.start:%H:%M}: make end later than start (overnight hours are not "
+                "supported)"
+            )
+        return self
+
+    def rule(self) -> cadence.WorkingHours:
+        return cadence.WorkingHours(
+            self.timezone,
+            frozenset(cadence.DAYS.index(d) for d in self.days),
+            self.start,
+            self.end,
+        )
+
+
 class Communication(Strict):
     by_role: Literal["second_tier"] = "second_tier"
+    # an affected customer is owed an update this long after the last one, by severity
     cadence: dict[Severity, Duration] = {
         "SEV1": timedelta(hours=1),
         "SEV2": timedelta(hours=2),
         "SEV3": timedelta(hours=4),
         "SEV4": timedelta(days=1),
     }
+    # a customer-reported incident that triage has not given a severity yet
+    untriaged: Duration = timedelta(hours=1)
+    reminder_before: Duration = timedelta(minutes=10)  # second tier is reminded this early
+    # when set, the clock runs only in these hours (an account's own hours come first)
+    working_hours: WorkingHours | None = None
+    # update templates, relative to the process file; default ./templates if it exists,
+    # and the packaged ones for whatever it does not hold
+    templates: str | None = None
+
+    @field_validator("cadence")
+    @classmethod
+    def _every_severity(cls, value: dict[str, timedelta]) -> dict[str, timedelta]:
+        missing = [s for s in SEVERITIES if s not in value]
+        if missing:
+            raise ValueError(
+                f"no cadence for {', '.join(missing)}: give every severity one, like "
+                "{SEV1: 1h, SEV2: 2h, SEV3: 4h, SEV4: 1d}"
+            )
+        return value
+
+
+class AccountContact(Strict):
+    """Someone at a customer account who is told about its incidents."""
+
+    name: str = ""
+    email: Annotated[str | None, Field(pattern=r"^[^@\s]+@[^@\s]+$")] = None
+    phone: str | None = None
+
+    @model_validator(mode="after")
+    def _has_a_channel(self) -> AccountContact:
+        if not self.email and not self.phone:
+            raise ValueError(
+                f"contact {self.name or '(unnamed)'} has no channel: give an email or a phone"
+            )
+        return self
 
 
 class Account(Strict):
@@ -214,6 +293,8 @@ class Account(Strict):
     tier: str = "standard"
     domains: list[str] = []
     forum_users: list[str] = []
+    contacts: list[AccountContact] = []  # told about every incident of the account
+    working_hours: WorkingHours | None = None  # the account's own, for its update clock
 
 
 class Service(Strict):

@@ -81,6 +81,21 @@ class Settings(BaseSettings):
         default=None, description="smtp://user:pass@host:587?starttls=1"
     )
     email_from: str = "escalator@localhost"
+    # customer updates: the From (default: email_from) and Reply-To of email to customers
+    support_email: str | None = Field(
+        default=None, description="From address of customer updates; replies should reach it."
+    )
+    support_reply_to: str | None = Field(
+        default=None, description="Reply-To of customer updates, when replies go elsewhere."
+    )
+    # posting customer updates to the support forum (Discourse)
+    discourse_url: str | None = None
+    discourse_api_key: SecretStr | None = None
+    discourse_api_username: str | None = Field(
+        default=None,
+        description="The Discourse user Escalator posts as (its own posts are "
+        "not taken for customer posts).",
+    )
 
     # tickets: the built-in MCT tracker unless JIRA is configured
     jira_url: str | None = None

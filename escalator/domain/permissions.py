@@ -23,6 +23,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "escalation.decide": frozenset({"support_manager"}),
     "incident.close": frozenset({"support_manager", "engineering_manager"}),
     "integration.manage": frozenset({"support_manager", "engineering_manager"}),
+    "customer.update": frozenset({"second_tier", "support_manager"}),
+    "customer.waive": frozenset({"support_manager", "engineering_manager"}),
 }
 PHRASES = {
     "integration.manage": "manage integrations",
@@ -30,6 +32,8 @@ PHRASES = {
     "council.decide": "record council decisions",
     "escalation.decide": "decide how an incident escalates",
     "incident.close": "close incidents",
+    "customer.update": "update customers",
+    "customer.waive": "waive telling customers an incident was resolved",
 }
 
 

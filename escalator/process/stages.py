@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from escalator.process.alert import alarms
+from escalator.process.communicate import clock, closing, contacts, updates
 from escalator.process.core import events
 from escalator.process.core.context import Ctx
 from escalator.process.escalate import pages, paging, resolution, rotations
@@ -18,10 +19,19 @@ TimerHandler = Callable[[Ctx, Incident, Timer], None]
 Receipt = Callable[[Ctx, dict[str, Any], dict[str, Any]], None]
 
 SUBSCRIPTIONS: dict[str, list[events.Subscriber]] = {
-    events.OPENED: [kickoff.start],
+    events.OPENED: [kickoff.start, contacts.on_opened],
     events.ACKNOWLEDGED: [paging.on_acknowledged],
     events.HANDED_OVER: [kickoff.on_handed_over],
-    events.RESOLVED: [pages.closed, alarms.release_group, tickets.on_resolved],
+    events.RESOLVED: [pages.closed, alarms.release_group, tickets.on_resolved, clock.on_resolved],
+    events.REOPENED: [clock.on_reopened],
+    events.SEVERITY_CHANGED: [clock.on_severity_changed],
+    events.CUSTOMER_HEARD: [contacts.on_heard],
+    events.CUSTOMER_UPDATED: [tickets.on_customer_updated],
+}
+
+# questions asked before a move; each may refuse it
+GUARDS: dict[str, list[events.Guard]] = {
+    events.CLOSING: [closing.check],
 }
 
 HANDLERS: dict[str, TimerHandler] = {
@@ -33,6 +43,8 @@ HANDLERS: dict[str, TimerHandler] = {
     resolution.DEADLINE: resolution.on_deadline,
     rotations.HANDOFF: rotations.on_handoff,
     related.REFRESH_TERMS: related.on_refresh_terms,
+    clock.REMINDER: clock.on_reminder,
+    clock.OVERDUE: clock.on_overdue,
 }
 
 # timers of no incident that re-arm themselves when they fire; a worker arms them at start
@@ -44,6 +56,7 @@ PERIODIC: list[Callable[[Ctx], None]] = [
 # what a delivered message's answer means to the process, by the message's "receipt" name
 RECEIPTS: dict[str, Receipt] = {
     tickets.CREATED: tickets.on_created,
+    updates.SENT: updates.on_sent,
 }
 
-events.install(SUBSCRIPTIONS)
+events.install(SUBSCRIPTIONS, GUARDS)

@@ -544,3 +544,56 @@ class WorkerHeartbeat(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)  # rounds in a row that raised
     last_error: Mapped[str | None] = mapped_column(Text)
     stopped_at: Mapped[datetime | None]
+
+
+class Contact(Base):
+    """Someone an incident affects, kept updated by second tier on their own channel: the
+    customer who wrote, posted or phoned, an account's contacts, or anyone added by hand.
+    Their update clock: owed since ``owed_since`` (None while it does not run), last told at
+    ``last_told_at``, promised the next by ``promised_at``, due at ``due_at``."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("incident_id", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(16))  # email | forum | phone
+    # an email address, a forum "<source>:<topic>", a phone number (or the caller's name)
+    address: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(16))  # customer | account | manual
+    thread: Mapped[dict[str, Any]] = mapped_column(default=dict)  # email: subject, parent, refs
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime]
+    owed_since: Mapped[datetime | None]
+    last_told_at: Mapped[datetime | None]
+    promised_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class CustomerUpdate(Base):
+    """The ledger: what each contact was told (``out``) and wrote back (``in``). An update is
+    ``pending`` until its delivery receipt marks it ``sent``; its outbox message, if dead,
+    shows it failed. A call made is logged ``sent``."""
+
+    __tablename__ = "customer_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # out | in
+    kind: Mapped[str] = mapped_column(String(16))  # update | resolution | reply | report
+    by: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(12))  # pending | sent | received
+    sent_at: Mapped[datetime | None]
+    next_update_at: Mapped[datetime | None]  # what the update promised
+    severity: Mapped[str | None] = mapped_column(String(8))
+    since_last_seconds: Mapped[int | None] = mapped_column(Integer)  # since they were told
+    message_id: Mapped[str | None] = mapped_column(String(300))  # an email's Message-ID
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    external_ref: Mapped[str | None] = mapped_column(String(300))  # a forum post's id
+    event_id: Mapped[int | None] = mapped_column(Integer)  # the timeline event it came from
+    read_at: Mapped[datetime | None]  # a reply second tier has read
+    read_by: Mapped[str | None] = mapped_column(String(200))

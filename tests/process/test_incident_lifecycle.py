@@ -43,6 +43,9 @@ def test_a_phone_report_opens_notifies_first_tier_and_starts_the_triage_clock(
         assert timers == {
             "triage.deadline": incident.created_at + timedelta(minutes=30),
             "triage.warning": incident.created_at + timedelta(minutes=20),
+            # Bob is owed an update an hour after calling, triage or not
+            "communicate.reminder": incident.created_at + timedelta(minutes=50),
+            "communicate.overdue": incident.created_at + timedelta(hours=1),
         }
         to = sorted(m.destination for m in s.scalars(select(OutboxMessage)).all())
         assert to == ["dinesh", "santhosh"]
@@ -71,6 +74,7 @@ def test_every_change_is_on_the_timeline_with_who_when_and_from_to(
         ("santhosh", "opened", None, None, None),
         ("santhosh", "assigned", None, None, None),
         ("santhosh", "playbook_attached", None, None, None),  # "$0" matches zero-prices
+        ("santhosh", "contact_added", None, None, None),  # Bob, to be kept updated
         ("santhosh", "acknowledge", "status", "open", "acknowledged"),
         ("santhosh", "acknowledge", "stage", "alert", "triage"),
         ("santhosh", "escalate", "status", "acknowledged", "open"),
@@ -79,6 +83,7 @@ def test_every_change_is_on_the_timeline_with_who_when_and_from_to(
         ("santhosh", "escalate", "owner_person", "santhosh", "dinesh"),
         ("dinesh", "resolve", "status", "open", "resolved"),
         ("dinesh", "resolve", "stage", "escalate", "postmortem"),
+        ("dinesh", "resolution_notice_owed", None, None, None),
     ]
     assert times == sorted(times) and times[-1] - times[0] == timedelta(minutes=28)
 
@@ -125,7 +130,12 @@ def test_escalation_pages_the_rotation_holder_and_stops_the_triage_clock(svc: Se
         assert incident.owner_person == expected
     with svc.db.read() as s:
         states = {t.kind: t.state for t in s.scalars(select(Timer)).all()}
-        assert states == {"triage.deadline": "cancelled", "triage.warning": "cancelled"}
+        assert states == {
+            "triage.deadline": "cancelled",
+            "triage.warning": "cancelled",
+            "communicate.reminder": "pending",  # Bob is still owed his updates
+            "communicate.overdue": "pending",
+        }
         paged = [
             m.destination
             for m in s.scalars(select(OutboxMessage)).all()

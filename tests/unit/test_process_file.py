@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,75 @@ def test_bad_intake_rate_limits_are_named_with_their_lines() -> None:
         f"p.yaml:{start + 1}: intake.rate_limit.per_second: per_second -5 is not a rate" in message
     )
     assert "a number above 0 like 50" in message and "a whole number of at least 1" in message
+
+
+def test_the_default_communication_cadence_encodes_the_seed() -> None:
+    communication = load_process().spec.communication
+    assert communication.by_role == "second_tier"
+    assert communication.cadence == {
+        "SEV1": timedelta(hours=1),
+        "SEV2": timedelta(hours=2),
+        "SEV3": timedelta(hours=4),
+        "SEV4": timedelta(days=1),
+    }
+    assert communication.reminder_before == timedelta(minutes=10)
+    assert communication.working_hours is None and communication.untriaged == timedelta(hours=1)
+
+
+def test_bad_communication_settings_are_named_with_their_lines() -> None:
+    text = default_process_text()
+    line = text.splitlines().index("communication:") + 1
+    bad = text.replace(
+        "  cadence: {SEV1: 1h, SEV2: 2h, SEV3: 4h, SEV4: 1d}\n", "  cadence: {SEV1: 1h}\n"
+    ).replace(
+        "  # working_hours: {timezone: Europe/London, days: [mon, tue, wed, thu, fri], "
+        'start: "09:00", end: "17:00"}',
+        '  working_hours: {timezone: Europe/London, days: [mon], start: "09:00", end: 18:00}',
+    )
+    bad = bad.replace(
+        "  acme: {name: ACME Corp, tier: key, domains: [acme.com], forum_users: [acme_ops]}",
+        "  acme: {name: ACME Corp, tier: key, contacts: [{name: Ann}]}",
+    )
+    with pytest.raises(ProcessFileError) as err:
+        parse_process(bad, filename="p.yaml")
+    found = {(p.path, p.message) for p in err.value.problems}
+    lines = {p.path: p.line for p in err.value.problems}
+    assert lines["communication.cadence"] == line + 2
+    assert (
+        "communication.cadence",
+        "no cadence for SEV2, SEV3, SEV4: give every severity one, like "
+        "{SEV1: 1h, SEV2: 2h, SEV3: 4h, SEV4: 1d}",
+    ) in found
+    assert (
+        "communication.working_hours.end",
+        "1080 is not a time of day: YAML reads an unquoted 18:00 as the number 1080, so write "
+        'the time in quotes, like "18:00"',
+    ) in found
+    assert (
+        "accounts.acme.contacts[0]",
+        "contact Ann has no channel: give an email or a phone",
+    ) in {(p.path, p.message) for p in err.value.problems}
+    reversed_hours = bad.replace("end: 18:00}", 'end: "08:00"}')
+    with pytest.raises(ProcessFileError, match="hours end at 08:00, not after they start at 09:00"):
+        parse_process(reversed_hours.replace("contacts: [{name: Ann}]", "contacts: []"))
+
+
+def test_a_broken_update_template_is_named_with_its_file_and_line(tmp_path: Path) -> None:
+    process = tmp_path / "process.yaml"
+    playbooks = resources.files("escalator.defaults") / "playbooks"
+    process.write_text(
+        default_process_text()
+        .replace("  # templates: templates", "  templates: mine")
+        .replace("  directory: playbooks", f"  directory: {playbooks}")
+    )
+    with pytest.raises(ProcessFileError, match=r"no directory .*mine: create it, or remove"):
+        load_process(process)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "update.txt").write_text("Hello {{ contact.name }},\n\n{% if x %}\n")
+    with pytest.raises(ProcessFileError) as err:
+        load_process(process)
+    [problem] = err.value.problems
+    assert (problem.file, problem.line) == (str(tmp_path / "mine" / "update.txt"), 3)
+    assert "template error: Unexpected end of template" in problem.message
+    (tmp_path / "mine" / "update.txt").write_text("Hi {{ contact.name }}: {{ status }}")
+    assert load_process(process).templates_dir() == tmp_path / "mine"

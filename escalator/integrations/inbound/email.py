@@ -13,6 +13,7 @@ from escalator.domain.text import clean
 from escalator.integrations.inbound.common import PayloadError, clip
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_WRITTEN = re.compile(r"<[^<>\s]+>")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class InboundEmail:
     text: str
     attachments: tuple[Attached, ...] = field(default_factory=tuple)
     automatic: bool = False  # Auto-Submitted or a bulk/auto-reply: never opens an incident
+    # the threading headers as written (brackets and case kept), for replies that thread
+    header_message_id: str = ""
+    header_references: tuple[str, ...] = ()  # oldest first
+    header_in_reply_to: tuple[str, ...] = ()
 
 
 def _ids(value: str | None) -> list[str]:
@@ -108,6 +113,10 @@ def parse_email(raw: bytes) -> InboundEmail:
             reversed(_ids(_header(mail, "References")))
         )
         to = tuple(addr for _, addr in getaddresses(_headers(mail, "To")))
+        written = {
+            name: tuple(_WRITTEN.findall(clean(_header(mail, name))))
+            for name in ("Message-ID", "References", "In-Reply-To")
+        }
     except Exception as exc:
         raise PayloadError("headers", f"unreadable header: {exc}") from exc
     if not sender or "@" not in sender:
@@ -133,4 +142,7 @@ def parse_email(raw: bytes) -> InboundEmail:
         text=clean(text).strip(),
         attachments=tuple(attachments),
         automatic=auto not in ("", "no") or precedence in ("bulk", "junk", "auto_reply"),
+        header_message_id=(written["Message-ID"] or ("",))[0],
+        header_references=written["References"],
+        header_in_reply_to=written["In-Reply-To"],
     )

@@ -1,37 +1,63 @@
 """ALERT from customers: email and the support forum. A reply or a later post lands on the
-incident it belongs to; a new one opens an incident and tells first tier in #support."""
+incident it belongs to; a new one opens an incident and tells first tier in #support. Either
+way the customer was heard (``events.CUSTOMER_HEARD``), with the thread to answer them in.
+
+A reply is found by its references (``core.refs``), which also hold the Message-IDs of the
+updates we sent: a customer answering one of them lands on its incident too."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
 
 from escalator.domain.accounts import as_details, match_account
 from escalator.domain.lifecycle import ACTIVE, Status
 from escalator.integrations.inbound.email import InboundEmail
 from escalator.integrations.inbound.forum import ForumPost
 from escalator.process.alert import opening
-from escalator.process.core import announce
+from escalator.process.core import announce, events, refs
 from escalator.process.core.context import Ctx
 from escalator.process.core.evidence import attach
 from escalator.process.core.records import record
-from escalator.store.models import Incident, IncidentRef
+from escalator.store.models import Incident
 
-EMAIL_REF = "email"
-FORUM_REF = "forum"
+EMAIL_REF = refs.EMAIL
+FORUM_REF = refs.FORUM
 
 
-def _by_ref(ctx: Ctx, kind: str, refs: tuple[str, ...] | list[str]) -> Incident | None:
-    if not refs:
-        return None
-    row = ctx.session.scalars(
-        select(IncidentRef).where(IncidentRef.kind == kind, IncidentRef.ref.in_(refs)).limit(1)
-    ).first()
-    return ctx.session.get(Incident, row.incident_id) if row else None
+def _by_ref(ctx: Ctx, kind: str, ids: tuple[str, ...] | list[str]) -> Incident | None:
+    return refs.find(ctx, kind, ids)
 
 
 def _remember(ctx: Ctx, incident: Incident, kind: str, ref: str) -> None:
-    if ref and _by_ref(ctx, kind, [ref]) is None:
-        ctx.session.add(IncidentRef(kind=kind, ref=ref, incident_id=incident.id))
+    refs.remember(ctx, incident, kind, ref)
+
+
+def _email_heard(mail: InboundEmail) -> dict[str, Any]:
+    """What COMMUNICATE needs to answer in the customer's own thread."""
+    return {
+        "email": {
+            "from": mail.sender,
+            "name": mail.sender_name,
+            "subject": mail.subject,
+            "message_id": mail.header_message_id,
+            "references": list(mail.header_references),
+            "in_reply_to": list(mail.header_in_reply_to),
+            "text": mail.text[:4000],
+        }
+    }
+
+
+def _forum_heard(post: ForumPost, source: str) -> dict[str, Any]:
+    return {
+        "forum": {
+            "source": source,
+            "topic": post.thread,
+            "author": post.author,
+            "url": post.url,
+            "title": post.title,
+            "text": post.text[:4000],
+        }
+    }
 
 
 def receive_email(ctx: Ctx, mail: InboundEmail, *, max_attachment_bytes: int) -> Incident | None:
@@ -50,7 +76,7 @@ def receive_email(ctx: Ctx, mail: InboundEmail, *, max_attachment_bytes: int) ->
             incident,
             "customer_email",
             note=f"{mail.sender}: {mail.subject}\n{mail.text[:4000]}",
-            data={"from": mail.sender, "attachments": names},
+            data={"from": mail.sender, "attachments": names, **_email_heard(mail)},
         )
         announce.changed(ctx, incident, event, f":email: {mail.sender} replied: {mail.text[:300]}")
         if Status(incident.status) not in ACTIVE:
@@ -69,8 +95,11 @@ def receive_email(ctx: Ctx, mail: InboundEmail, *, max_attachment_bytes: int) ->
             channel="email",
             description=mail.text[:20000],
             details=details,
+            data=_email_heard(mail),
         )
+        event = opening.opened_event(ctx, incident)
     _remember(ctx, incident, EMAIL_REF, mail.message_id)
+    events.publish(ctx, events.CUSTOMER_HEARD, incident, event)
     for item in mail.attachments:
         attach(
             ctx,
@@ -96,11 +125,12 @@ def receive_forum_post(ctx: Ctx, post: ForumPost, *, source: str) -> Incident:
             incident,
             "customer_post",
             note=f"{post.author}: {post.text[:4000]}",
-            data={"url": post.url, "author": post.author},
+            data={"url": post.url, "author": post.author, **_forum_heard(post, source)},
         )
         announce.changed(
             ctx, incident, event, f":speech_balloon: {post.author} posted: {post.text[:300]}"
         )
+        events.publish(ctx, events.CUSTOMER_HEARD, incident, event)
         return incident
     account = match_account(ctx.process.accounts, named=post.account, forum_user=post.author)
     details = {"forum_user": post.author, "url": post.url, **as_details(account)}
@@ -111,6 +141,8 @@ def receive_forum_post(ctx: Ctx, post: ForumPost, *, source: str) -> Incident:
         channel="forum",
         description=post.text[:20000],
         details={k: v for k, v in details.items() if v},
+        data=_forum_heard(post, source),
     )
     _remember(ctx, incident, FORUM_REF, f"{source}:{post.thread}")
+    events.publish(ctx, events.CUSTOMER_HEARD, incident, opening.opened_event(ctx, incident))
     return incident

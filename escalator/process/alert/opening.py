@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from sqlalchemy import select
+
 from escalator.domain import lifecycle
 from escalator.domain.accounts import as_details, match_account
 from escalator.domain.roles import FIRST_TIER
@@ -11,7 +13,7 @@ from escalator.process.core import announce, events
 from escalator.process.core.context import Ctx
 from escalator.process.core.notify import notify
 from escalator.process.core.records import record
-from escalator.store.models import Incident
+from escalator.store.models import Incident, TimelineEvent
 
 Source = Literal["alarm", "customer"]
 CUSTOMER_CHANNELS = ("phone", "email", "forum", "manual")
@@ -25,8 +27,11 @@ def open_incident(
     channel: str,
     description: str = "",
     details: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Incident:
-    """Open an incident owned by first tier, start its triage clock and notify first tier."""
+    """Open an incident owned by first tier, start its triage clock and notify first tier.
+    ``data`` goes on the "opened" timeline event beside the details (how the customer
+    reached us, for the stages that answer them)."""
     state = lifecycle.initial_state(owner_role=FIRST_TIER, owner_person=None)
     incident = Incident(
         title=title,
@@ -45,7 +50,11 @@ def open_incident(
     ctx.session.add(incident)
     ctx.session.flush()
     event = record(
-        ctx, incident, "opened", note=f"{source} via {channel}", data={"details": incident.details}
+        ctx,
+        incident,
+        "opened",
+        note=f"{source} via {channel}",
+        data={"details": incident.details, **(data or {})},
     )
     events.publish(ctx, events.OPENED, incident, event)  # TRIAGE starts
     on_duty = ctx.process.holders_at(FIRST_TIER, ctx.now)
@@ -61,6 +70,16 @@ def open_incident(
     return incident
 
 
+def opened_event(ctx: Ctx, incident: Incident) -> TimelineEvent:
+    """The incident's "opened" timeline event."""
+    return ctx.session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident.id, TimelineEvent.kind == "opened")
+        .order_by(TimelineEvent.id)
+        .limit(1)
+    ).one()
+
+
 def report(
     ctx: Ctx,
     *,
@@ -71,16 +90,22 @@ def report(
     account: str | None = None,
     contact: str | None = None,
 ) -> Incident:
-    """A customer report taken by hand (phone call, or typed in from elsewhere)."""
+    """A customer report taken by hand (phone call, or typed in from elsewhere). The caller
+    was heard (``events.CUSTOMER_HEARD``): COMMUNICATE keeps them updated by phone, or by
+    email when the contact given is an address."""
     details = {
         k: v for k, v in {"caller": caller, "account": account, "contact": contact}.items() if v
     }
     details.update(as_details(match_account(ctx.process.accounts, named=account, email=contact)))
-    return open_incident(
+    heard = {"caller": caller or "", "contact": contact or "", "channel": channel}
+    incident = open_incident(
         ctx,
         title=title,
         source="customer",
         channel=channel,
         description=description,
         details=details,
+        data={"report": heard},
     )
+    events.publish(ctx, events.CUSTOMER_HEARD, incident, opened_event(ctx, incident))
+    return incident

@@ -21,6 +21,8 @@ class Channels:
     email: bool = False
     jira: bool = False  # tickets in JIRA; otherwise the built-in tracker
     ticket_project: str = "MCT"
+    discourse: bool = False  # customer updates can be posted to the Discourse forum
+    email_domain: str = "escalator.invalid"  # the right-hand side of our Message-IDs
 
 
 @dataclass(frozen=True)

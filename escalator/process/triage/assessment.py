@@ -8,7 +8,7 @@ from dataclasses import asdict
 from escalator.domain.lifecycle import Change
 from escalator.domain.roles import SUPPORT_MANAGER
 from escalator.domain.severity import Answers, Verdict, assess, at_or_above
-from escalator.process.core import announce, incidents
+from escalator.process.core import announce, events, incidents
 from escalator.process.core.context import Ctx
 from escalator.process.core.records import cancel_timers, load, record
 from escalator.process.triage import tickets
@@ -18,7 +18,8 @@ from escalator.store.models import Assessment, Incident
 
 def evaluate(ctx: Ctx, key: str, answers: Answers) -> tuple[Incident, Verdict]:
     """Assess (every assessment is kept), set the severity, stop the triage clock, and hand
-    the incident to the Support Manager when the severity meets the threshold."""
+    the incident to the Support Manager when the severity meets the threshold. A new
+    severity is published (``events.SEVERITY_CHANGED``)."""
     incident = load(ctx, key)
     verdict = assess(ctx.process.severity_rules, answers, default=ctx.process.spec.severity.default)
     ctx.session.add(
@@ -45,6 +46,8 @@ def evaluate(ctx: Ctx, key: str, answers: Answers) -> tuple[Incident, Verdict]:
     cancel_timers(ctx, incident, TIMERS)
     announce.changed(ctx, incident, event, f"severity {verdict.summary}")
     tickets.comment(ctx, incident, event, f"Severity {verdict.summary}")
+    if before != verdict.severity:  # COMMUNICATE re-plans the customers' update clock
+        events.publish(ctx, events.SEVERITY_CHANGED, incident, event)
     threshold = ctx.process.spec.escalation.threshold
     if at_or_above(verdict.severity, threshold):
         if incident.owner_role != SUPPORT_MANAGER:

@@ -127,3 +127,8 @@ def _index(ctx: Ctx, incident: Incident, ticket: Ticket) -> None:
 
 def on_resolved(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
     close(ctx, incident, event, event.note or "resolved")
+
+
+def on_customer_updated(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
+    """An update reached a customer: the ticket keeps what they were told."""
+    comment(ctx, incident, event, f"Customer update. {event.note}".strip())
