@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Response
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
@@ -18,6 +23,7 @@ from escalator.app import Services
 from escalator.domain.durations import format_duration
 from escalator.process.communicate import view as communicate
 from escalator.process.core import queries
+from escalator.process.postmortem import measures
 from escalator.store.migrate import current_revision, head_revision
 
 if TYPE_CHECKING:  # the faces read rows through the use cases
@@ -96,6 +102,7 @@ class _Backlog:
             b = queries.backlog(session, now)
             beats = [w for w in queries.workers(session) if w.stopped_at is None]
             told = communicate.figures(session, now)
+            histograms, breaches = measures.read(session)
         incidents = GaugeMetricFamily(
             "escalator_incidents",
             "Incidents by status (open, acknowledged, resolved; closed ones are not counted)",
@@ -130,6 +137,7 @@ class _Backlog:
         )
         yield from _workers(beats, now)
         yield from _customers(told)
+        yield from _process(histograms, breaches)
 
 
 def _customers(told: communicate.Figures) -> Iterator[Metric]:
@@ -157,6 +165,20 @@ def _customers(told: communicate.Figures) -> Iterator[Metric]:
         buckets = [*zip(bounds, counts, strict=True), ("+Inf", count)]
         between.add_metric([severity], buckets, total)
     yield between
+
+
+def _process(histograms: list[measures.Histogram], breaches: dict[str, int]) -> Iterator[Metric]:
+    """The process as the weekly report sees it, counted as it happened (a few rows)."""
+    for h in histograms:
+        yield HistogramMetricFamily(
+            f"escalator_{h.name}", h.help, buckets=h.buckets, sum_value=h.sum
+        )
+    counter = CounterMetricFamily(
+        "escalator_clock_breaches", "Clocks that ran out, by clock", labels=["clock"]
+    )
+    for clock, count in breaches.items():
+        counter.add_metric([clock], count)
+    yield counter
 
 
 def _workers(beats: list[WorkerHeartbeat], now: datetime) -> Iterator[Metric]:

@@ -19,6 +19,7 @@ from escalator.api import (
     incidents,
     logs,
     oncall,
+    postmortem,
     problems,
     sessions,
     triage,
@@ -34,9 +35,11 @@ from escalator.integrations.inbound.smtp_listener import SmtpListener
 from escalator.process.alert import customer
 from escalator.web import communicate as web_communicate
 from escalator.web import oncall as web_oncall
+from escalator.web import postmortem as web_postmortem
 from escalator.web import routes as web
 from escalator.web import sessions as web_sessions
 from escalator.web import triage as web_triage
+from escalator.web import weekly as web_weekly
 
 log = logging.getLogger("escalator.server")
 
@@ -123,10 +126,13 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(communicate.router)
     app.include_router(admin.router)
     app.include_router(sessions.router)
+    app.include_router(postmortem.router)
     app.include_router(web_triage.router)
     app.include_router(web_oncall.router)
     app.include_router(web_communicate.router)
     app.include_router(web_sessions.router)
+    app.include_router(web_postmortem.router)  # before the console's /incidents/{key}/{action}
+    app.include_router(web_weekly.router)
     app.include_router(web.router)
     problems.declare_bad_bodies(app)
     static = resources.files("escalator.web") / "static"

@@ -20,10 +20,11 @@ import uvicorn
 from escalator.api.server import create_app
 from escalator.cli.admin import integration_app, messages_app, session_app, token_app
 from escalator.cli.backup import backup, restore
-from escalator.cli.common import AsPerson, acting, err, fail, out, services
+from escalator.cli.common import acting, err, fail, out, services
 from escalator.cli.communicate import update, updates_app
 from escalator.cli.incidents import incidents_app
 from escalator.cli.oncall import oncall_app
+from escalator.cli.postmortem import action_app, postmortem_app, review_app, weekly
 from escalator.cli.triage import triage
 from escalator.config.process_loader import ProcessFileError, load_process
 from escalator.config.settings import Settings
@@ -39,6 +40,14 @@ app.add_typer(oncall_app, name="oncall")
 app.add_typer(integration_app, name="integration")
 app.add_typer(messages_app, name="messages")
 app.add_typer(updates_app, name="updates")
+app.add_typer(postmortem_app, name="postmortem")
+app.add_typer(action_app, name="action")
+app.add_typer(review_app, name="review")
+report_app = typer.Typer(
+    help="Open an incident by hand (--title …), or `report weekly`: the weekly report."
+)
+app.add_typer(report_app, name="report")
+report_app.command("weekly")(weekly)
 app.command()(triage)
 app.command()(update)
 app.command()(backup)
@@ -137,10 +146,16 @@ def worker(
         fail(str(exc), 3)
 
 
-@app.command()
+@report_app.callback(invoke_without_command=True)
 def report(
-    title: Annotated[str, typer.Option(help="What is wrong, in one line")],
-    person: AsPerson,
+    context: typer.Context,
+    title: Annotated[str | None, typer.Option(help="What is wrong, in one line")] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            "--as", envvar="ESCALATOR_AS", help="The person (from the process file) acting."
+        ),
+    ] = None,
     channel: Annotated[str, typer.Option(help="phone, email, forum or manual")] = "phone",
     caller: Annotated[str | None, typer.Option(help="Who called or wrote")] = None,
     account: Annotated[str | None, typer.Option(help="The customer's account")] = None,
@@ -148,6 +163,10 @@ def report(
     description: Annotated[str, typer.Option(help="Everything known")] = "",
 ) -> None:
     """Open an incident by hand (a phone call, say). Prints the new key as the last line."""
+    if context.invoked_subcommand is not None:
+        return
+    if title is None or person is None:
+        fail("give --title and --as: escalator report --title T --as P (or: report weekly)", 2)
     if not title.strip():
         fail("--title must not be empty", 2)
     if channel not in opening.CUSTOMER_CHANNELS:

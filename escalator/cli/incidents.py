@@ -14,6 +14,7 @@ from escalator.cli.common import AsJson, AsPerson, acting, fail, out, services
 from escalator.process.core import incidents, queries
 from escalator.process.core.errors import NotFound
 from escalator.process.escalate import escalation, pages, paging
+from escalator.process.postmortem import retrospective
 
 incidents_app = typer.Typer(help="Look at and act on incidents.", no_args_is_help=True)
 
@@ -106,6 +107,23 @@ def incidents_resolve(key: str, person: AsPerson, note: str = "") -> None:
     with acting(services(), person) as ctx:
         incidents.resolve(ctx, key, note=note)
     _print_incident(key, "resolved")
+
+
+@incidents_app.command("close")
+def incidents_close(
+    key: str,
+    person: AsPerson,
+    note: str = "",
+    waive: Annotated[
+        str | None, typer.Option(help="Close without a reviewed post-mortem, for this reason")
+    ] = None,
+) -> None:
+    """Close a resolved incident (managers): its post-mortem reviewed, or waived with a reason."""
+    with acting(services(), person) as ctx:
+        if waive is not None:
+            retrospective.waive(ctx, key, waive)
+        incidents.close(ctx, key, note=note)
+    _print_incident(key, "closed")
 
 
 @incidents_app.command("escalate")

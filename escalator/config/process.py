@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from datetime import datetime
 from pathlib import Path
 
+from escalator.config.playbook_loader import PlaybookError, load_playbooks
 from escalator.config.process_schema import Person, ProcessFile
 from escalator.domain import cadence, roster
 from escalator.domain.accounts import AccountRule
 from escalator.domain.playbook import Entry
 from escalator.domain.severity import Rule
+
+log = logging.getLogger("escalator.process")
+
+
+def _stamp(directory: Path | None) -> int | None:
+    """When the directory last gained, lost or renamed a file."""
+    try:
+        return os.stat(directory).st_mtime_ns if directory is not None else None
+    except OSError:
+        return None
 
 
 class Process:
@@ -18,10 +31,13 @@ class Process:
         spec: ProcessFile,
         *,
         playbooks: list[Entry] | None = None,
+        playbooks_dir: Path | None = None,
         base_dir: Path | None = None,
     ) -> None:
         self.spec = spec
-        self.playbooks = playbooks or []
+        self._playbooks = list(playbooks or [])
+        self.playbooks_dir = playbooks_dir
+        self._playbooks_stamp = _stamp(playbooks_dir)
         self.base_dir = base_dir  # the process file's directory: templates are read from it
         self.severity_rules = [
             Rule(
@@ -51,6 +67,30 @@ class Process:
             )
             for aid, a in spec.accounts.items()
         ]
+
+    @property
+    def playbooks(self) -> list[Entry]:
+        """The playbook entries. When the directory has changed since they were read (an
+        entry published from a post-mortem, by this process or another), they are read
+        again; a directory that no longer loads keeps the entries read before, and says why
+        in the log."""
+        if self.playbooks_dir is not None and _stamp(self.playbooks_dir) != self._playbooks_stamp:
+            try:
+                self.reload_playbooks()
+            except PlaybookError as exc:
+                self._playbooks_stamp = _stamp(self.playbooks_dir)
+                log.error("playbooks not reloaded, the ones read before are kept: %s", exc)
+        return self._playbooks
+
+    def reload_playbooks(self) -> list[Entry]:
+        """Read the playbook directory again; raises PlaybookError (keeping the entries read
+        before) when it does not load."""
+        if self.playbooks_dir is None:
+            return self._playbooks
+        stamp = _stamp(self.playbooks_dir)
+        self._playbooks = load_playbooks(self.playbooks_dir)
+        self._playbooks_stamp = stamp
+        return self._playbooks
 
     def working_hours(self, account: str | None) -> cadence.WorkingHours | None:
         """When an account's update clock runs: its own hours, else the process file's,

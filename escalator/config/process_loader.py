@@ -101,9 +101,11 @@ def parse_process(
     assert model is not None
     entries = []
     named = model.playbooks.directory
+    directory = None
     if base_dir is not None and (named or (base_dir / "playbooks").is_dir()):
+        directory = base_dir / (named or "playbooks")
         try:
-            entries = load_playbooks(base_dir / (named or "playbooks"))
+            entries = load_playbooks(directory)
         except PlaybookError as exc:
             raise ProcessFileError([Problem(f, n, "", m) for f, n, m in exc.problems]) from exc
     if base_dir is not None:
@@ -118,7 +120,7 @@ def parse_process(
                     for f, n, m in bad
                 ]
             )
-    return Process(model, playbooks=entries, base_dir=base_dir)
+    return Process(model, playbooks=entries, playbooks_dir=directory, base_dir=base_dir)
 
 
 def check_templates(base_dir: FsPath, named: str | None) -> list[tuple[str, int, str]]:

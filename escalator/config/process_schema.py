@@ -355,6 +355,62 @@ class SlackChannels(Strict):
     support: str = "#support"
 
 
+def _role(value: Any) -> str:
+    if value not in ROLES:
+        raise ValueError(f"{value!r} is not a role: roles are {', '.join(ROLES)}")
+    return str(value)
+
+
+RoleName = Annotated[str, BeforeValidator(_role)]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+LocalTime = time  # a field below is called "time"
+
+
+class Review(Strict):
+    """The weekly review: when it opens (local wall-clock time) and who is told."""
+
+    weekday: Weekday = "friday"
+    time: LocalTime = LocalTime(15, 0)
+    timezone: TimeZone = "UTC"
+    participants: Annotated[list[RoleName], Field(min_length=1)] = [
+        "support_manager",
+        "engineering_manager",
+        "first_tier",
+        "second_tier",
+        "engineering_council",
+    ]
+
+
+class Reminders(Strict):
+    """Action item owners are reminded ``before`` the due date, at it, and every
+    ``overdue_every`` after it until the item is done (after the incident closed, too)."""
+
+    before: Duration = timedelta(days=1)
+    overdue_every: Duration = timedelta(days=1)
+
+
+RootCauseId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=48)]
+
+
+class Postmortem(Strict):
+    # the taxonomy of root causes: id -> what the review calls it
+    root_causes: Annotated[dict[RootCauseId, str], Field(min_length=1)] = {
+        "new_release": "A new release",
+        "load": "Load on the system",
+        "unexpected_maintenance": "Unexpected maintenance",
+        "config_change": "A configuration change",
+        "dependency_failure": "A dependency or provider failure",
+        "capacity": "Capacity",
+        "hardware": "Hardware",
+        "unknown": "Unknown",
+    }
+    review: Review = Review()
+    reminders: Reminders = Reminders()
+    # a customer report with no alarm on its service within this long before it is a
+    # detection gap in the weekly report
+    detection_window: Duration = timedelta(hours=1)
+
+
 class ProcessFile(Strict):
     version: Literal[1]
     name: str
@@ -372,6 +428,7 @@ class ProcessFile(Strict):
     intake: Intake = Intake()
     slack: SlackChannels = SlackChannels()
     playbooks: Playbooks = Playbooks()
+    postmortem: Postmortem = Postmortem()
 
 
 def cross_check(raw: Any) -> list[tuple[Path, str]]:

@@ -25,6 +25,10 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "integration.manage": frozenset({"support_manager", "engineering_manager"}),
     "customer.update": frozenset({"second_tier", "support_manager"}),
     "customer.waive": frozenset({"support_manager", "engineering_manager"}),
+    # a post-mortem's owner (who owned the incident) writes it too; see process/postmortem
+    "postmortem.write": frozenset({"support_manager", "engineering_manager"}),
+    "postmortem.review": frozenset({"support_manager", "engineering_manager"}),
+    "postmortem.waive": frozenset({"support_manager", "engineering_manager"}),
 }
 PHRASES = {
     "integration.manage": "manage integrations",
@@ -34,6 +38,9 @@ PHRASES = {
     "incident.close": "close incidents",
     "customer.update": "update customers",
     "customer.waive": "waive telling customers an incident was resolved",
+    "postmortem.write": "write this post-mortem (its owner may too)",
+    "postmortem.review": "mark post-mortems reviewed",
+    "postmortem.waive": "waive post-mortems",
 }
 
 

@@ -3,6 +3,6 @@ answer means: the stages' own tables (``process/stages.py``)."""
 
 from __future__ import annotations
 
-from escalator.process.stages import HANDLERS, PERIODIC, RECEIPTS, Receipt, TimerHandler
+from escalator.process.stages import ARMERS, HANDLERS, RECEIPTS, Receipt, TimerHandler
 
-__all__ = ["HANDLERS", "PERIODIC", "RECEIPTS", "Receipt", "TimerHandler"]
+__all__ = ["ARMERS", "HANDLERS", "RECEIPTS", "Receipt", "TimerHandler"]

@@ -35,7 +35,7 @@ from escalator.config.process import Process
 from escalator.domain.durations import format_duration
 from escalator.domain.retry import backoff
 from escalator.engine.clock import Clock
-from escalator.engine.handlers import HANDLERS, PERIODIC, TimerHandler
+from escalator.engine.handlers import ARMERS, HANDLERS, TimerHandler
 from escalator.engine.outbox import Dispatcher
 from escalator.engine.senders import Sender
 from escalator.process.alert import alarms
@@ -276,11 +276,11 @@ class Worker:
         return done, error
 
     def arm_periodic(self) -> None:
-        """Make sure the timers that re-arm themselves have one pending (every rotation's
-        next hand-off, PostgreSQL's search statistics)."""
+        """Make sure every timer that re-arms itself is armed: each rotation's next hand-off,
+        PostgreSQL's search statistics, the next weekly review (``process/stages.py``)."""
         with self.db.write() as session:
             ctx = self._ctx(session, self.clock.now())
-            for arm in PERIODIC:
+            for arm in ARMERS:
                 arm(ctx)
 
     def run(

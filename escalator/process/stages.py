@@ -12,6 +12,7 @@ from escalator.process.communicate import clock, closing, contacts, updates
 from escalator.process.core import events
 from escalator.process.core.context import Ctx
 from escalator.process.escalate import pages, paging, resolution, rotations
+from escalator.process.postmortem import actions, measures, retrospective, review
 from escalator.process.triage import kickoff, related, tickets
 from escalator.store.models import Incident, Timer
 
@@ -20,18 +21,27 @@ Receipt = Callable[[Ctx, dict[str, Any], dict[str, Any]], None]
 
 SUBSCRIPTIONS: dict[str, list[events.Subscriber]] = {
     events.OPENED: [kickoff.start, contacts.on_opened],
-    events.ACKNOWLEDGED: [paging.on_acknowledged],
+    events.ACKNOWLEDGED: [paging.on_acknowledged, measures.on_acknowledged],
     events.HANDED_OVER: [kickoff.on_handed_over],
-    events.RESOLVED: [pages.closed, alarms.release_group, tickets.on_resolved, clock.on_resolved],
+    events.RESOLVED: [
+        pages.closed,
+        alarms.release_group,
+        tickets.on_resolved,
+        clock.on_resolved,
+        retrospective.start,
+        measures.on_resolved,
+    ],
     events.REOPENED: [clock.on_reopened],
     events.SEVERITY_CHANGED: [clock.on_severity_changed],
+    events.TRIAGED: [measures.on_triaged],
+    events.BREACHED: [measures.on_breached],
     events.CUSTOMER_HEARD: [contacts.on_heard],
     events.CUSTOMER_UPDATED: [tickets.on_customer_updated],
 }
 
-# questions asked before a move; each may refuse it
+# moves a stage may refuse, and why (each guard returns its reason or None)
 GUARDS: dict[str, list[events.Guard]] = {
-    events.CLOSING: [closing.check],
+    events.CLOSING: [retrospective.refuses_close, closing.refuses_close],
 }
 
 HANDLERS: dict[str, TimerHandler] = {
@@ -45,12 +55,16 @@ HANDLERS: dict[str, TimerHandler] = {
     related.REFRESH_TERMS: related.on_refresh_terms,
     clock.REMINDER: clock.on_reminder,
     clock.OVERDUE: clock.on_overdue,
+    actions.REMINDER: actions.on_reminder,
+    review.REVIEW: review.on_review,
 }
 
-# timers of no incident that re-arm themselves when they fire; a worker arms them at start
-PERIODIC: list[Callable[[Ctx], None]] = [
+# timers of no incident that arm themselves again when they fire; a starting worker makes
+# sure each is armed
+ARMERS: list[Callable[[Ctx], None]] = [
     rotations.ensure_handoff_timers,
     related.ensure_refresh_timer,
+    review.ensure_review_timer,
 ]
 
 # what a delivered message's answer means to the process, by the message's "receipt" name

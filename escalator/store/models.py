@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -589,6 +590,7 @@ class CustomerUpdate(Base):
     state: Mapped[str] = mapped_column(String(12))  # pending | sent | received
     sent_at: Mapped[datetime | None]
     next_update_at: Mapped[datetime | None]  # what the update promised
+    owed_by: Mapped[datetime | None]  # when the contact was owed it, as it was written
     severity: Mapped[str | None] = mapped_column(String(8))
     since_last_seconds: Mapped[int | None] = mapped_column(Integer)  # since they were told
     message_id: Mapped[str | None] = mapped_column(String(300))  # an email's Message-ID
@@ -597,3 +599,112 @@ class CustomerUpdate(Base):
     event_id: Mapped[int | None] = mapped_column(Integer)  # the timeline event it came from
     read_at: Mapped[datetime | None]  # a reply second tier has read
     read_by: Mapped[str | None] = mapped_column(String(200))
+
+
+# -- POST MORTEM -------------------------------------------------------------------------
+
+# the weekly report reads a week's incidents and pages, and the review those resolved since
+Index("ix_incidents_created_at", Incident.created_at)
+Index("ix_incidents_resolved_at", Incident.resolved_at)
+Index("ix_pages_paged_at", Page.paged_at)
+
+
+class Postmortem(Base):
+    """The post-mortem of a resolved incident: started when it resolves, written by whoever
+    owned it (or the Support Manager), reviewed in the weekly review, or waived by a manager
+    with a reason. Its timeline is the incident's, read from ``timeline_events``."""
+
+    __tablename__ = "postmortems"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(12), index=True)  # draft | reviewed | waived
+    owner: Mapped[str | None] = mapped_column(String(64))
+    root_cause: Mapped[str | None] = mapped_column(String(48))
+    factors: Mapped[list[Any]] = mapped_column(JSON, default=list)  # contributing factors
+    # the change that triggered it, as REMEDIATE's change event read when it was picked
+    trigger_change: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    detected_by: Mapped[str | None] = mapped_column(String(16))  # alarm | customer
+    customer_first: Mapped[bool] = mapped_column(Boolean, default=False)
+    service: Mapped[str] = mapped_column(String(200), default="")
+    went_well: Mapped[str] = mapped_column(Text, default="")
+    went_badly: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(200))
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    waived_at: Mapped[datetime | None]
+    waived_by: Mapped[str | None] = mapped_column(String(200))
+    waiver: Mapped[str] = mapped_column(Text, default="")
+
+
+class ActionItem(Base):
+    """Something a post-mortem decided to change, owned and due, chased until done."""
+
+    __tablename__ = "action_items"
+    __table_args__ = (Index("ix_action_items_state_due_at", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # new_metric | alarm_threshold | playbook_entry | docs_update | other
+    kind: Mapped[str] = mapped_column(String(24))
+    title: Mapped[str] = mapped_column(String(500))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open | done | wont_do
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it won't be done
+    jira: Mapped[str | None] = mapped_column(String(64))
+    # the weekly report's finding it was made from ("noise:PriceSyncLag"), made once
+    finding: Mapped[str | None] = mapped_column(String(300), unique=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class PlaybookDraft(Base):
+    """A playbook entry a ``playbook_entry`` action item opened, prefilled from its incident;
+    publishing writes it into the playbooks directory."""
+
+    __tablename__ = "playbook_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_item_id: Mapped[int] = mapped_column(ForeignKey("action_items.id"), unique=True)
+    entry_id: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(500))
+    match: Mapped[dict[str, Any]] = mapped_column(default=dict)  # alerts, services, sources…
+    steps: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+    published_by: Mapped[str | None] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(1000), default="")
+
+
+class Review(Base):
+    """One weekly review, opened by its timer with its agenda: the incidents resolved since
+    the last review and the action items open or overdue then."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(unique=True)  # its slot: opened once
+    opened_at: Mapped[datetime]
+    since: Mapped[datetime]
+    agenda: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class MetricCount(Base):
+    """What ``/metrics`` reports of the process, counted when it happens (no table scans at
+    scrape time): a histogram's buckets (``label`` is the bucket's upper bound, ``count``
+    the observations in it; the row with ``label`` "" holds the total count and sum) and
+    counters (clock breaches by clock)."""
+
+    __tablename__ = "metric_counts"
+
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[float] = mapped_column(Float, default=0.0)

@@ -60,7 +60,7 @@ def test_lifecycle_over_http_records_from_and_to(client: TestClient, auth: Auth)
     )
     assert resolved.json()["status"] == "resolved"
     events = client.get("/api/v1/incidents/INC-1/timeline", headers=headers).json()
-    [status] = [e for e in events if e["kind"] == "resolve" and e["field"] == "status"]
+    status = next(e for e in events if e["kind"] == "resolve" and e["field"] == "status")
     assert {
         "actor": "dinesh",
         "kind": "resolve",
@@ -182,13 +182,15 @@ def test_health_readiness_metrics_and_docs(client: TestClient, auth: Auth, svc: 
     assert client.get("/healthz").json() == {"status": "ok"}
     not_yet = client.get("/readyz")  # no worker has run: nothing would be paged
     assert not_yet.status_code == 503 and "no worker is running" in not_yet.json()["detail"]
-    assert svc.worker("w1").round() == (2, None)  # the two console messages of the report
+    # the two console messages of the report (and, on PostgreSQL, the search-terms refresh)
+    assert svc.worker("w1").round() == (2 + svc.db.is_postgres, None)
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
     metrics = client.get("/metrics").text
     assert 'escalator_incidents{status="open"} 1.0' in metrics
-    # triage warning and deadline, 2 hand-offs, the caller's update reminder and overdue
-    assert "escalator_timers_pending 6.0" in metrics
+    # triage warning and deadline, 2 hand-offs, the caller's update reminder and overdue, the
+    # weekly review (and on PostgreSQL the next search-terms refresh)
+    assert f"escalator_timers_pending {7 + svc.db.is_postgres}.0" in metrics, metrics
     assert 'escalator_outbox_messages{state="pending"} 0.0' in metrics  # both went
     assert 'escalator_worker_progress_age_seconds{worker="w1"} 0.0' in metrics
     assert client.get("/docs").status_code == 200

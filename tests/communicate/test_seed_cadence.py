@@ -16,6 +16,7 @@ from escalator.domain.severity import Answers
 from escalator.process.communicate import updates
 from escalator.process.core import incidents, queries
 from escalator.process.core.errors import InvalidInput
+from escalator.process.postmortem import retrospective
 from escalator.process.triage import assessment
 from escalator.store.models import Contact, CustomerUpdate, OutboxMessage, Timer
 from tests.communicate.conftest import customer_mail, receive
@@ -141,6 +142,7 @@ def test_a_sev1_customer_is_updated_hourly_and_told_before_the_incident_closes(
         incidents.close(ctx, key)  # queued is not told
     worker.run_once()
     with talking.unit_of_work("dinesh") as ctx:
+        retrospective.waive(ctx, key, reason="reviewed with the INC-0 post-mortem")
         assert incidents.close(ctx, key).status == "closed"
 
     with talking.db.read() as s:

@@ -173,7 +173,8 @@ def test_the_final_update_is_required_before_closing_unless_a_manager_waives_it(
     dinesh, noah = auth("dinesh"), auth("noah")
     client.post(f"/api/v1/incidents/{key}/resolve", headers=dinesh)
     refused = problem(client.post(f"/api/v1/incidents/{key}/close", headers=dinesh), 422)
-    assert refused.startswith(f"customers: {key} cannot close: Bob <+1 555 0100> was never told")
+    assert refused.startswith(f"incident: {key} cannot be closed: ")
+    assert "Bob <+1 555 0100> was never told it was resolved" in refused
     client.post(f"/api/v1/incidents/{key}/contacts", json={"phone": "+1 555 0142"}, headers=noah)
     refused = problem(client.post(f"/api/v1/incidents/{key}/close", headers=dinesh), 422)
     assert "Bob <+1 555 0100>, +1 555 0142 were never told it was resolved" in refused
@@ -193,6 +194,10 @@ def test_the_final_update_is_required_before_closing_unless_a_manager_waives_it(
         "waived": "not telling Bob <+1 555 0100>, +1 555 0142 it was resolved: "
         "Bob hung up: no number works"
     }
+    refused = problem(client.post(f"/api/v1/incidents/{key}/close", headers=dinesh), 422)
+    assert "never told" not in refused and "post-mortem has not been reviewed" in refused
+    no_postmortem = {"reason": "a wrong quote, no outage"}
+    client.post(f"/api/v1/incidents/{key}/postmortem/waiver", json=no_postmortem, headers=dinesh)
     closed = client.post(f"/api/v1/incidents/{key}/close", headers=dinesh)
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
 

@@ -84,6 +84,7 @@ def test_every_change_is_on_the_timeline_with_who_when_and_from_to(
         ("dinesh", "resolve", "status", "open", "resolved"),
         ("dinesh", "resolve", "stage", "escalate", "postmortem"),
         ("dinesh", "resolution_notice_owed", None, None, None),
+        ("dinesh", "postmortem_started", None, None, None),
     ]
     assert times == sorted(times) and times[-1] - times[0] == timedelta(minutes=28)
 

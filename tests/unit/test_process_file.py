@@ -250,3 +250,45 @@ def test_a_broken_update_template_is_named_with_its_file_and_line(tmp_path: Path
     assert "template error: Unexpected end of template" in problem.message
     (tmp_path / "mine" / "update.txt").write_text("Hi {{ contact.name }}: {{ status }}")
     assert load_process(process).templates_dir() == tmp_path / "mine"
+
+
+def test_the_post_mortem_section_defaults_to_the_seed_and_bad_values_name_their_lines() -> None:
+    spec = load_process().spec.postmortem
+    assert list(spec.root_causes)[:3] == ["new_release", "load", "unexpected_maintenance"]
+    assert (spec.review.weekday, spec.review.time.isoformat(), spec.review.timezone) == (
+        "friday",
+        "15:00:00",
+        "UTC",
+    )
+    assert spec.reminders.before == spec.reminders.overdue_every == timedelta(days=1)
+    text = default_process_text()
+    lines = text.splitlines()
+    bad = (
+        text.replace("    weekday: friday", "    weekday: someday")
+        .replace('    time: "15:00"', "    time: teatime")
+        .replace(
+            "[support_manager, engineering_manager, first_tier", "[support_manager, ceo, first_tier"
+        )
+        .replace("    overdue_every: 1d", "    overdue_every: daily")
+    )
+    with pytest.raises(ProcessFileError) as err:
+        parse_process(bad, filename="p.yaml")
+    found = {(p.line, p.path) for p in err.value.problems}
+    assert found == {
+        (lines.index("    weekday: friday") + 1, "postmortem.review.weekday"),
+        (lines.index('    time: "15:00"') + 1, "postmortem.review.time"),
+        (
+            next(i for i, x in enumerate(lines) if "participants:" in x) + 1,
+            "postmortem.review.participants[1]",
+        ),
+        (
+            lines.index(
+                "    overdue_every: 1d            #   and this often after it (after the incident closed, too)"
+            )
+            + 1,
+            "postmortem.reminders.overdue_every",
+        ),
+    }
+    message = str(err.value)
+    assert "'ceo' is not a role: roles are first_tier" in message
+    assert "'someday' is not allowed here: write one of 'monday'" in message

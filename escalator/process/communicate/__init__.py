@@ -11,4 +11,11 @@ drafted from templates (``drafts``), sent as a reply in the customer's email thr
 post in their forum topic, or logged as a call made; it counts once delivered. An incident
 does not close while a contact was never told it was resolved (``closing``), unless a
 manager waives it with a reason.
+
+What other stages may ask of COMMUNICATE (POST MORTEM's weekly report reads how punctual the
+updates were) is exported here; nothing else of this package is theirs to import.
 """
+
+from escalator.process.communicate.view import Punctuality, punctuality
+
+__all__ = ["Punctuality", "punctuality"]

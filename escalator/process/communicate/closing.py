@@ -1,6 +1,6 @@
 """COMMUNICATE: an incident is not closed while one of its contacts was never told that it
 was resolved (an update sent after resolving, and delivered), unless a manager waives that
-with a reason. Asked by ``core.incidents.close`` through ``events.CLOSING``."""
+with a reason. A guard of ``events.CLOSING``, asked by ``core.incidents.close``."""
 
 from __future__ import annotations
 
@@ -56,19 +56,17 @@ def waiver(session: Session, incident: Incident) -> TimelineEvent | None:
     ).first()
 
 
-def check(ctx: Ctx, incident: Incident) -> None:
-    """Refuse to close while a contact was never told it was resolved (and nobody waived it)."""
+def refuses_close(ctx: Ctx, incident: Incident) -> str | None:
+    """Why not to close yet: a contact was never told it was resolved (and nobody waived it)."""
     untold = not_told(ctx.session, incident)
     if not untold or waiver(ctx.session, incident) is not None:
-        return
+        return None
     names = ", ".join(clock.label(c) for c in untold)
     verb = "were" if len(untold) > 1 else "was"
-    raise InvalidInput(
-        "customers",
-        f"{incident.key} cannot close: {names} {verb} never told it was resolved. Send them "
-        f"the final update (escalator update {incident.key} --text … --as a second-tier "
-        f"person), or a manager waives it with a reason (escalator updates waive "
-        f"{incident.key} --reason …)",
+    return (
+        f"{names} {verb} never told it was resolved: send them the final update (escalator "
+        f"update {incident.key} --text … --as a second-tier person), or a manager waives it "
+        f"with a reason (escalator updates waive {incident.key} --reason …)"
     )
 
 

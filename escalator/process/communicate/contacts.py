@@ -17,7 +17,7 @@ from escalator.domain.permissions import check_action
 from escalator.process.communicate import clock
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import InvalidInput
-from escalator.process.core.records import load, record
+from escalator.process.core.records import load, record, stored_id
 from escalator.store.models import Contact, CustomerUpdate, Incident, TimelineEvent
 
 EMAIL = "email"
@@ -95,7 +95,7 @@ def _heard(
             created_at=ctx.now,
             state="received",
             message_id=msgid or None,
-            event_id=event.id,
+            event_id=stored_id(ctx, event),
             read_at=ctx.now if opened else None,
             read_by="first_tier" if opened else None,
         )

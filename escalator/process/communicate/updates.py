@@ -27,7 +27,7 @@ from escalator.process.communicate.contacts import EMAIL, FORUM, PHONE
 from escalator.process.core import announce, events, refs
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import InvalidInput
-from escalator.process.core.records import enqueue, load, one_line, record
+from escalator.process.core.records import enqueue, load, one_line, record, stored_id
 from escalator.store.models import Contact, CustomerUpdate, Incident
 
 CUSTOMER_EMAIL = "customer_email"  # the outbox channel of email to customers
@@ -87,7 +87,8 @@ def send(
             "next_update_at": promise.isoformat() if promise else None,
         },
     )
-    return [_queue(ctx, incident, c, event.id, sent_text, promise, kind) for c in contacts]
+    event_id = stored_id(ctx, event)
+    return [_queue(ctx, incident, c, event_id, sent_text, promise, kind) for c in contacts]
 
 
 def chosen(ctx: Ctx, incident: Incident, to: Sequence[str] | None) -> list[Contact]:
@@ -166,6 +167,7 @@ def _queue(
         created_at=ctx.now,
         state="pending",
         next_update_at=promise,
+        owed_by=contact.due_at,
         event_id=event_id,
     )
     ctx.session.add(row)

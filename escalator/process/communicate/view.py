@@ -4,6 +4,7 @@ queue of second tier, and the figures for ``/metrics``."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -203,3 +204,31 @@ def figures(session: Session, now: datetime) -> Figures:
         for row in rows
     }
     return Figures({str(k): int(v) for k, v in sent.items()}, int(overdue or 0), intervals)
+
+
+@dataclass(frozen=True)
+class Punctuality:
+    """Updates delivered in a period: how many, how many by the time they were owed, and the
+    median lateness of the late ones."""
+
+    delivered: int
+    on_time: int
+    late_seconds_median: float | None
+
+
+def punctuality(session: Session, start: datetime, end: datetime) -> Punctuality:
+    """The updates (and final updates) delivered in [start, end), against when each contact
+    was owed one as it was written."""
+    rows = session.execute(
+        select(CustomerUpdate.sent_at, CustomerUpdate.owed_by).where(
+            CustomerUpdate.direction == "out",
+            CustomerUpdate.state == "sent",
+            CustomerUpdate.kind.in_(("update", "resolution")),
+            CustomerUpdate.sent_at >= start,
+            CustomerUpdate.sent_at < end,
+        )
+    ).all()
+    late = sorted(
+        (sent - owed).total_seconds() for sent, owed in rows if owed is not None and sent > owed
+    )
+    return Punctuality(len(rows), len(rows) - len(late), statistics.median(late) if late else None)

@@ -142,12 +142,13 @@ def reopen(ctx: Ctx, key: str, *, note: str = "") -> Incident:
 
 
 def close(ctx: Ctx, key: str, *, note: str = "") -> Incident:
-    """Close after the post mortem; only the managers may, and only once no stage objects
-    (``events.CLOSING``: a customer never told it was resolved, say)."""
+    """Close after the post mortem; only the managers may, and only once no stage's guard
+    refuses (``events.CLOSING``: POST MORTEM wants a complete or waived post-mortem,
+    COMMUNICATE a final update to every customer, or a waiver)."""
     _check(ctx, "incident.close")
     incident = load(ctx, key)
-    if incident.status == lifecycle.Status.RESOLVED.value:  # the stages may say "not yet"
-        events.ask(ctx, events.CLOSING, incident)
+    lifecycle.apply(state_of(incident), Action.CLOSE)  # an illegal move is refused first
+    events.ask(ctx, events.CLOSING, incident)
     event = _apply(ctx, incident, Action.CLOSE, note)
     events.publish(ctx, events.CLOSED, incident, event)
     return incident

@@ -70,6 +70,14 @@ def record(
     return event
 
 
+def stored_id(ctx: Ctx, event: TimelineEvent) -> int:
+    """An event's id, for a row that keeps it (events are written with the next flush; an
+    idempotency key uses ``event.ref`` instead and needs no flush)."""
+    if event.id is None:
+        ctx.session.flush()
+    return event.id
+
+
 def schedule(
     ctx: Ctx, incident: Incident, kind: str, due_at: datetime, payload: dict[str, Any] | None = None
 ) -> Timer:

@@ -11,7 +11,7 @@ from typing import Any
 from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import ACTIVE, Status
 from escalator.domain.roles import ENGINEERING_MANAGER, SUPPORT_MANAGER
-from escalator.process.core import announce, people
+from escalator.process.core import announce, events, people
 from escalator.process.core.context import Ctx
 from escalator.process.core.notify import notify
 from escalator.process.core.records import cancel_timers, record, schedule
@@ -70,8 +70,13 @@ def on_deadline(ctx: Ctx, incident: Incident, timer: Timer) -> None:
         incident,
         "resolution_breached",
         note=f"not resolved within the {level} severity time",
-        data={"due_at": timer.due_at.isoformat(), "level": level},
+        data={
+            "due_at": timer.due_at.isoformat(),
+            "level": level,
+            "clock": f"{level}_severity_resolution",
+        },
     )
+    events.publish(ctx, events.BREACHED, incident, event)
     told = (
         _owners(ctx, incident)
         + people.holders(ctx, SUPPORT_MANAGER)

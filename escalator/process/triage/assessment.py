@@ -44,6 +44,7 @@ def evaluate(ctx: Ctx, key: str, answers: Answers) -> tuple[Incident, Verdict]:
         data={"answers": asdict(answers)},
     )
     cancel_timers(ctx, incident, TIMERS)
+    events.publish(ctx, events.TRIAGED, incident, event)
     announce.changed(ctx, incident, event, f"severity {verdict.summary}")
     tickets.comment(ctx, incident, event, f"Severity {verdict.summary}")
     if before != verdict.severity:  # COMMUNICATE re-plans the customers' update clock

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import ACTIVE, Stage, Status
 from escalator.domain.roles import FIRST_TIER, SUPPORT_MANAGER
-from escalator.process.core import announce
+from escalator.process.core import announce, events
 from escalator.process.core.context import Ctx
 from escalator.process.core.notify import notify
 from escalator.process.core.records import cancel_timers, record, schedule
@@ -100,8 +100,13 @@ def on_deadline(ctx: Ctx, incident: Incident, timer: Timer) -> None:
         incident,
         "triage_breached",
         note=f"not triaged within {limit}",
-        data={"due_at": timer.due_at.isoformat(), "late_seconds": int(late.total_seconds())},
+        data={
+            "due_at": timer.due_at.isoformat(),
+            "late_seconds": int(late.total_seconds()),
+            "clock": "triage",
+        },
     )
+    events.publish(ctx, events.BREACHED, incident, event)
     notify(
         ctx,
         incident,

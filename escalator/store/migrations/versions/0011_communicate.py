@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=12), nullable=False),
         sa.Column("sent_at", When(timezone=True), nullable=True),
         sa.Column("next_update_at", When(timezone=True), nullable=True),
+        sa.Column("owed_by", When(timezone=True), nullable=True),
         sa.Column("severity", sa.String(length=8), nullable=True),
         sa.Column("since_last_seconds", sa.Integer(), nullable=True),
         sa.Column("message_id", sa.String(length=300), nullable=True),
