@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from escalator.api.deps import Look, Work
 from escalator.api.incidents import ERRORS
-from escalator.api.schemas import EventOut
+from escalator.api.schemas import Body, EventOut, Id
 from escalator.domain.postmortem import KINDS, STATES, parse_due
 from escalator.domain.weekly import WeekError, parse_week, week_at
 from escalator.process.core.context import Ctx
@@ -35,7 +35,7 @@ FORMATS = {
 }
 
 
-class PostmortemIn(BaseModel):
+class PostmortemIn(Body):
     """Fields left out stay as they are."""
 
     model_config = ConfigDict(extra="forbid")
@@ -52,12 +52,12 @@ class PostmortemIn(BaseModel):
     went_badly: str | None = Field(default=None, max_length=20000)
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(Body):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(max_length=5000)
 
 
-class DraftIn(BaseModel):
+class DraftIn(Body):
     model_config = ConfigDict(extra="forbid")
     entry_id: str | None = Field(default=None, max_length=100)
     title: str | None = Field(default=None, max_length=500)
@@ -79,7 +79,7 @@ class DraftOut(BaseModel):
     markdown: str
 
 
-class ItemIn(BaseModel):
+class ItemIn(Body):
     model_config = ConfigDict(extra="forbid")
     kind: str = Field(description=" | ".join(KINDS))
     title: str = Field(max_length=500)
@@ -98,7 +98,7 @@ class ItemIn(BaseModel):
     )
 
 
-class ItemPatch(BaseModel):
+class ItemPatch(Body):
     model_config = ConfigDict(extra="forbid")
     state: str | None = Field(default=None, description=" | ".join(STATES))
     reason: str = Field(default="", max_length=5000, description="Why it won't be done")
@@ -303,12 +303,12 @@ def list_items(
 
 
 @router.get("/action-items/{item_id}", response_model=ItemOut, responses=ERRORS)
-def get_item(item_id: int, ctx: Look) -> ItemOut:
+def get_item(item_id: Id, ctx: Look) -> ItemOut:
     return _item(ctx, item_id)
 
 
 @router.patch("/action-items/{item_id}", response_model=ItemOut, responses=ERRORS)
-def change_item(item_id: int, body: ItemPatch, work: Work) -> ItemOut:
+def change_item(item_id: Id, body: ItemPatch, work: Work) -> ItemOut:
     """Done, won't do (with the reason) or open again; a new owner, due date or ticket."""
     with work() as ctx:
         if body.owner or body.due or body.jira is not None:
@@ -326,14 +326,14 @@ def change_item(item_id: int, body: ItemPatch, work: Work) -> ItemOut:
 
 
 @router.put("/action-items/{item_id}/draft", response_model=ItemOut, responses=ERRORS)
-def write_draft(item_id: int, body: DraftIn, work: Work) -> ItemOut:
+def write_draft(item_id: Id, body: DraftIn, work: Work) -> ItemOut:
     with work() as ctx:
         drafts.update(ctx, item_id, **body.model_dump())
         return _item(ctx, item_id)
 
 
 @router.post("/action-items/{item_id}/draft/publish", response_model=ItemOut, responses=ERRORS)
-def publish_draft(item_id: int, work: Work) -> ItemOut:
+def publish_draft(item_id: Id, work: Work) -> ItemOut:
     """Check the entry with the playbook loader and write it into the playbooks directory."""
     with work() as ctx:
         drafts.publish(ctx, item_id)
@@ -383,7 +383,7 @@ def latestreview_out(ctx: Look) -> ReviewOut:
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewOut, responses=ERRORS)
-def getreview_out(review_id: int, ctx: Look) -> ReviewOut:
+def getreview_out(review_id: Id, ctx: Look) -> ReviewOut:
     return review_out(ctx, reviews.get(ctx, review_id))
 
 
