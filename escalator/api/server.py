@@ -22,6 +22,7 @@ from escalator.api import (
     postmortem,
     problems,
     sessions,
+    slack,
     triage,
 )
 from escalator.api.flood import FloodGate
@@ -127,6 +128,7 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(sessions.router)
     app.include_router(postmortem.router)
+    app.include_router(slack.router)
     app.include_router(web_triage.router)
     app.include_router(web_oncall.router)
     app.include_router(web_communicate.router)
