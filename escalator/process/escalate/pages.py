@@ -271,4 +271,4 @@ def ringing_for(session: Session, person: str, *, limit: int = 20) -> list[tuple
         .order_by(Page.id)
         .limit(limit)
     )
-    return [(page, incident) for page, incident in session.execute(query).tuples()]
+    return [(page, incident) for page, incident in session.execute(query)]
