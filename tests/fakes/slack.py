@@ -106,7 +106,7 @@ class FakeSlack:
         if request.headers.get("authorization") != f"Bearer {expected}":
             return Reply.json(200, {"ok": False, "error": "invalid_auth"})
         is_json = request.headers.get("content-type", "").startswith("application/json")
-        args = request.json() if is_json else request.form()
+        args = (request.json() if request.body else {}) if is_json else request.form()
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return Reply.json(200, {"ok": False, "error": "unknown_method"})
