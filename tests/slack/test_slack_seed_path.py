@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 
 from escalator.app import Services
 from escalator.process.alert import opening
-from escalator.process.core import announce, queries
+from escalator.process.core import announce, queries, tokens
 from escalator.process.core.context import SYSTEM
 from tests.fakes import FakeClock
 from tests.fakes.slack import FakeSlack, Message
+from tests.web.test_console_sessions import sign_in
 
 
 def actions_of(message: Message) -> list[str]:
@@ -128,6 +129,7 @@ def test_the_seed_path_from_slack_alone(
     assert incident(slacked, key).status == "acknowledged"
     worker.run_once()
     assert announce.BRING_IN in actions_of(root)
+    assert "resolve by 2026-11-02 13:00 UTC" in root.text + str(root.blocks), "the clock shows"
 
     # and resolves it from the root message
     slack.click(
@@ -154,3 +156,10 @@ def test_the_seed_path_from_slack_alone(
         assert step in by_slack, (step, steps)
     assert ("dinesh", "decision") in by_slack and by_slack.count(("dinesh", "decision")) == 2
     assert all(via is None for actor, _, via in steps if actor == SYSTEM)
+
+    # the console's timeline says so too
+    with slacked.unit_of_work("test") as ctx:
+        token = tokens.create(ctx, person="raja").token
+    sign_in(app, token)
+    page = app.get(f"/incidents/{key}").text
+    assert page.count('<span class="via">via Slack</span>') >= len(by_slack)

@@ -60,6 +60,8 @@ def summary_text(incident: Incident) -> str:
         and incident.status in ("open", "acknowledged")
     ):
         clock = f" · :stopwatch: triage due {incident.triage_due_at:%H:%M} UTC"
+    elif incident.resolution_due_at and incident.status in ("open", "acknowledged"):
+        clock = f" · :stopwatch: resolve by {incident.resolution_due_at:%Y-%m-%d %H:%M} UTC"
     return (
         f"{_ICON.get(incident.status, '')} *{incident.key}* {mrkdwn(incident.title)}\n"
         f"Status: *{incident.status}* · Stage: {incident.stage} · "
