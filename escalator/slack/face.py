@@ -88,12 +88,13 @@ class SlackFace:
             where = _channel_of(payload)
             if person is None:
                 return Answer(later=lambda: self.tell(where, user, unmapped_text(user)))
-            actions = payload.get("actions") or []
-            if not actions or not isinstance(actions[0], dict):
+            actions = payload.get("actions")
+            if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
                 return Answer()
             return self._action(person, user, where, actions[0], str(payload.get("trigger_id", "")))
         if kind == "view_submission":
-            view = payload.get("view") or {}
+            view = payload.get("view")
+            view = view if isinstance(view, dict) else {}
             if person is None:
                 return _errors({"_": unmapped_text(user)}, view)
             return self._submit(person, view)
@@ -300,7 +301,12 @@ def _say(text: str) -> Answer:
 
 def _errors(errors: dict[str, str], view: dict[str, Any]) -> Answer:
     """Errors under the modal's inputs; one about no input goes under the first one."""
-    blocks = [b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"]
+    found = view.get("blocks")
+    blocks = [
+        b.get("block_id")
+        for b in (found if isinstance(found, list) else [])
+        if isinstance(b, dict) and b.get("type") == "input"
+    ]
     shown: dict[str, str] = {}
     for block, text in errors.items():
         target = block if block in blocks else (blocks[0] if blocks else block)

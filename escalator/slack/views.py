@@ -139,8 +139,9 @@ def _escape(text: str) -> str:
 def values(view: dict[str, Any]) -> dict[str, str]:
     """A submitted view's inputs by block id: typed text, or the chosen option's value."""
     found: dict[str, str] = {}
-    state = view.get("state") or {}
-    for block, actions in (state.get("values") or {}).items():
+    state = view.get("state")
+    given = state.get("values") if isinstance(state, dict) else None
+    for block, actions in (given if isinstance(given, dict) else {}).items():
         if not isinstance(actions, dict):
             continue
         for item in actions.values():
