@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -42,11 +43,23 @@ _FORM = {
 }
 
 
+_made = threading.Lock()
+
+
 def face_of(request: Request, svc: Services) -> SlackFace:
-    face: SlackFace | None = getattr(request.app.state, "slack", None)
-    if face is None:
-        face = request.app.state.slack = SlackFace(svc)
-    return face
+    with _made:
+        face: SlackFace | None = getattr(request.app.state, "slack", None)
+        if face is None:
+            face = request.app.state.slack = SlackFace(svc)
+        return face
+
+
+def _replays(request: Request) -> signing.Replays:
+    with _made:
+        replays: signing.Replays | None = getattr(request.app.state, "slack_replays", None)
+        if replays is None:
+            replays = request.app.state.slack_replays = signing.Replays()
+        return replays
 
 
 async def _signed_form(request: Request, svc: Services) -> dict[str, str]:
@@ -66,6 +79,8 @@ async def _signed_form(request: Request, svc: Services) -> dict[str, str]:
     now = svc.clock.now().timestamp
     if not signing.verified(secret.get_secret_value(), body, request.headers, now):
         raise HTTPException(401, "the Slack signature is missing, wrong or older than 5 minutes")
+    if not _replays(request).first(request.headers["x-slack-signature"], now()):
+        raise HTTPException(401, "this Slack request was received before: a replay is refused")
     try:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError as exc:

@@ -94,6 +94,16 @@ def test_forged_stale_unmapped_and_wrong_role_change_nothing(
     assert snapshot(slacked, key) == before
     assert slack.ephemerals == []
 
+    # the same signed request again, within the window: refused as a replay
+    body = b"user_id=U0NOAH&text=report%20twice"
+    once = app.post("/api/v1/slack/commands", content=body, headers=signed_headers(body, now))
+    again = app.post("/api/v1/slack/commands", content=body, headers=signed_headers(body, now))
+    assert once.json()["text"].startswith("Opened INC-2")
+    assert again.status_code == 401 and "replay" in again.json()["detail"]
+    with slacked.db.read() as session:
+        assert queries.list_incidents(session).total == 2, "the replay opened nothing"
+    before = snapshot(slacked, key)
+
     # a Slack user the process file does not name: told how to be added, nothing done
     stranger = click("U0STRANGER")
     assert stranger.status_code == 200
@@ -208,3 +218,16 @@ def test_the_slash_command(
     assert missing["text"] == "no incident INC-999"
     nothing = slack.command(app, user="U0VIJAY", text="mine", timestamp=now()).json()["text"]
     assert "Nothing" in nothing
+
+
+def test_without_a_signing_secret_every_request_is_refused(client: TestClient) -> None:
+    body = b"user_id=U0NOAH&text=oncall"
+    refused = client.post("/api/v1/slack/commands", content=body, headers=signed_headers(body, 0))
+    assert refused.status_code == 401
+    assert "ESCALATOR_SLACK_SIGNING_SECRET" in refused.json()["detail"]
+
+
+def test_the_decide_menu_offers_escalates_decisions() -> None:
+    from escalator.process.escalate import escalation
+
+    assert list(announce.DECISIONS) == list(escalation.DECISIONS)
