@@ -72,13 +72,29 @@ def client(svc: Services, *, ping_interval: float = 5) -> SocketModeClient:
     return socket
 
 
-def serve(svc: Services, stop: threading.Event) -> None:
-    """``escalator slack socket``: connected until ``stop`` is set (the client reconnects by
-    itself when Slack asks it to, or the connection drops)."""
+def serve(svc: Services, stop: threading.Event, *, retry_seconds: float = 30) -> None:
+    """Connected until ``stop`` is set. A connection that cannot be made (Slack unreachable, a
+    refused token) is tried again every ``retry_seconds``; once connected, the client
+    reconnects by itself when Slack asks it to or the connection drops."""
     socket = client(svc)
-    socket.connect()
-    log.info("connected to Slack in Socket Mode")
     try:
-        stop.wait()
+        while not stop.is_set():
+            try:
+                socket.connect()
+            except Exception as exc:  # SlackApiError, OSError, a bad handshake: all the same
+                log.warning("Socket Mode: could not connect (%s); trying again", exc)
+                stop.wait(retry_seconds)
+                continue
+            log.info("connected to Slack in Socket Mode")
+            stop.wait()
     finally:
         socket.close()
+
+
+def start(svc: Services, stop: threading.Event) -> threading.Thread:
+    """Socket Mode inside ``escalator serve`` when ``ESCALATOR_SLACK_APP_TOKEN`` is set."""
+    thread = threading.Thread(
+        target=serve, args=(svc, stop), name="escalator-slack-socket", daemon=True
+    )
+    thread.start()
+    return thread

@@ -1,6 +1,6 @@
-"""Socket Mode: slack_sdk's SocketModeClient, given the app token, asks the fake Slack for a
-WebSocket URL and connects to a local server speaking the envelope/ack protocol; the same
-face answers: a click is acked at once and acknowledges the incident as the person, via
+"""Socket Mode: `escalator serve`, given the app token, starts slack_sdk's SocketModeClient;
+it asks the fake Slack for a WebSocket URL and connects to a local server speaking the
+envelope/ack protocol; the same face answers: a click is acked at once and acknowledges the incident as the person, via
 Slack; a slash command's reply and a modal's errors come back in the ack's payload."""
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from escalator.api.server import create_app
 from escalator.app import Services
 from escalator.process.alert import opening
 from escalator.process.core import announce, queries
 from escalator.process.core.context import SYSTEM
-from escalator.slack import socket, views
+from escalator.slack import views
 from tests.escalation.conftest import write_process
 from tests.fakes.slack import APP_TOKEN, FakeSlack
 from tests.fakes.slack import TOKEN as SLACK_TOKEN
@@ -44,9 +46,7 @@ def test_socket_mode_serves_the_same_face(
         key = opening.open_incident(
             ctx, title="checkout down", source="alarm", channel="manual"
         ).key
-    client = socket.client(svc, ping_interval=30)
-    client.connect()
-    try:
+    with TestClient(create_app(svc, run_worker=False)):  # serve connects, given the app token
         assert socket_mode.connected.wait(20)
         user = {"id": "U0SANTHOSH", "username": "santhosh", "team_id": "T0TEST"}
         click = socket_mode.send(
@@ -97,5 +97,3 @@ def test_socket_mode_serves_the_same_face(
             "santhosh",
             "slack",
         )
-    finally:
-        client.close()
