@@ -91,7 +91,14 @@ class SlackFace:
             actions = payload.get("actions")
             if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
                 return Answer()
-            return self._action(person, user, where, actions[0], str(payload.get("trigger_id", "")))
+            return self._action(
+                person,
+                user,
+                where,
+                actions[0],
+                str(payload.get("trigger_id", "")),
+                _message_of(payload),
+            )
         if kind == "view_submission":
             view = payload.get("view")
             view = view if isinstance(view, dict) else {}
@@ -101,7 +108,13 @@ class SlackFace:
         return Answer()  # view_closed, shortcuts: nothing to do
 
     def _action(
-        self, person: str, user: str, where: str | None, action: dict[str, Any], trigger: str
+        self,
+        person: str,
+        user: str,
+        where: str | None,
+        action: dict[str, Any],
+        trigger: str,
+        message: tuple[str, str] | None = None,
     ) -> Answer:
         action_id = str(action.get("action_id", ""))
         value = str(action.get("value", ""))
@@ -109,6 +122,9 @@ class SlackFace:
             option = action.get("selected_option") or {}
             value = str(option.get("value", "")) if isinstance(option, dict) else ""
         key, _, decision = value.partition(" ")
+        page_dm = (
+            message if str(action.get("block_id", "")).startswith(announce.PAGE_BLOCK) else None
+        )
 
         def act(use_case: Callable[..., object], *args: object, **kwargs: object) -> Answer:
             def later() -> None:
@@ -117,6 +133,9 @@ class SlackFace:
                         use_case(ctx, key, *args, **kwargs)
                 except REFUSALS as exc:
                     self.tell(where, user, f"{key}: {_reason(exc)}")
+                    return
+                if page_dm is not None:
+                    self._answered(page_dm, f":white_check_mark: {key}: acknowledged by you.")
 
             return Answer(later=later)
 
@@ -276,6 +295,15 @@ class SlackFace:
             text = announce.summary_text(incident)
         return text + ("\nClocks: " + "; ".join(clocks) if clocks else "")
 
+    def _answered(self, message: tuple[str, str], text: str) -> None:
+        """A page DM, answered: its button gives way to who answered."""
+        channel, ts = message
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except (SlackApiError, OSError) as exc:
+            log.warning("could not update a page DM: %s", exc)
+
     # -- telling the person -----------------------------------------------------------------
 
     def tell(self, channel: str | None, user: str, text: str) -> None:
@@ -332,6 +360,14 @@ def _channel_of(payload: dict[str, Any]) -> str | None:
     container = payload.get("container")
     if isinstance(container, dict) and container.get("channel_id"):
         return str(container["channel_id"])
+    return None
+
+
+def _message_of(payload: dict[str, Any]) -> tuple[str, str] | None:
+    """The (channel, ts) of the message clicked on."""
+    container = payload.get("container")
+    if isinstance(container, dict) and container.get("channel_id") and container.get("message_ts"):
+        return str(container["channel_id"]), str(container["message_ts"])
     return None
 
 

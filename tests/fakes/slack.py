@@ -231,9 +231,18 @@ class FakeSlack:
         secret: str = SIGNING_SECRET,
     ) -> Any:
         """A button (or select) on ``message`` clicked by ``user``: a signed block_actions."""
+        block = next(
+            (
+                b.get("block_id", "")
+                for b in (message.blocks or [] if message else [])
+                if b.get("type") == "actions"
+                and any(e.get("action_id") == action_id for e in b.get("elements", []))
+            ),
+            "esc",
+        )
         action: dict[str, Any] = {
             "action_id": action_id,
-            "block_id": "esc",
+            "block_id": block,
             "type": "static_select" if selected else "button",
             "action_ts": f"{timestamp}.000100",
         }

@@ -127,6 +127,7 @@ def test_the_seed_path_from_slack_alone(
         timestamp=now(),
     )
     assert incident(slacked, key).status == "acknowledged"
+    assert actions_of(dm) == [] and "acknowledged by you" in dm.text, "the DM was answered"
     worker.run_once()
     assert announce.BRING_IN in actions_of(root)
     assert "resolve by 2026-11-02 13:00 UTC" in root.text + str(root.blocks), "the clock shows"

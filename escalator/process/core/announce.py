@@ -108,6 +108,7 @@ DECIDE = "esc.decide"
 BRING_IN = "esc.bring_in"
 UPDATE = "esc.update"
 RESOLVE = "esc.resolve"
+PAGE_BLOCK = "esc-page:"  # a page DM's actions: answered, the DM says so instead
 DECISIONS = {  # the Support Manager's choices (ESCALATE's escalation.DECISIONS, as labels)
     "apply_playbook": "Apply the playbook",
     "no_playbook": "No playbook applies",
@@ -202,7 +203,7 @@ def direct_message(
             {"type": "section", "text": {"type": "mrkdwn", "text": text}},
             {
                 "type": "actions",
-                "block_id": f"esc:{incident.key}",
+                "block_id": f"{PAGE_BLOCK}{incident.key}",
                 "elements": [_button("Acknowledge", ACKNOWLEDGE, incident.key, "primary")],
             },
         ]
