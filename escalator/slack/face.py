@@ -41,9 +41,11 @@ from escalator.slack import views
 log = logging.getLogger("escalator.slack")
 VIA = "slack"
 REFUSALS = (IllegalTransition, Forbidden, InvalidInput, NotFound)
-SIMPLE = {
-    announce.ACKNOWLEDGE: ("acknowledge", incidents.acknowledge),
-    announce.RESOLVE: ("resolve", incidents.resolve),
+MOVES: dict[str, Callable[..., object]] = {  # button -> use case(ctx, key)
+    announce.ACKNOWLEDGE: incidents.acknowledge,
+    announce.RESOLVE: incidents.resolve,
+    announce.CLAIM: incidents.claim,
+    announce.BRING_IN: paging.bring_in,
 }
 
 
@@ -139,12 +141,8 @@ class SlackFace:
 
             return Answer(later=later)
 
-        if action_id in SIMPLE:
-            return act(SIMPLE[action_id][1])
-        if action_id == announce.CLAIM:
-            return act(lambda ctx, k: incidents.claim(ctx, k))
-        if action_id == announce.BRING_IN:
-            return act(paging.bring_in)
+        if action_id in MOVES:
+            return act(MOVES[action_id])
         if action_id == announce.DECIDE:
             return act(escalation.decide, decision)
         if action_id == announce.TRIAGE:
