@@ -71,7 +71,7 @@ async def _signed_form(request: Request, svc: Services) -> dict[str, str]:
             "signing secret, under Basic Information in Slack's app settings)",
         )
     declared = request.headers.get("content-length", "0")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         raise HTTPException(413, f"a Slack request is at most {MAX_BODY} bytes")
     body = await request.body()
     if len(body) > MAX_BODY:

@@ -26,7 +26,7 @@ def verified(
     verifier = SignatureVerifier(secret, clock=_Clock(now))
     timestamp = headers.get("x-slack-request-timestamp", "")
     signature = headers.get("x-slack-signature", "")
-    if not timestamp.isdigit() or len(timestamp) > 12 or not signature:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12 or not signature:
         return False
     try:
         return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)

@@ -4,6 +4,7 @@ answer that cannot be used becomes an error under its input (``response_action: 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,7 +179,7 @@ def read_triage(got: dict[str, str], default_tier: str | None) -> TriageAnswers:
     count = got.get("users_affected", "").strip().replace(",", "")
     users = 0
     if count:
-        if not count.isdigit() or len(count) > 12:
+        if not re.fullmatch(r"[0-9]{1,12}", count):  # not str.isdigit: "²" is a digit too
             out.errors["users_affected"] = "A whole number of users, such as 20."
         else:
             users = int(count)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from escalator.app import Services
@@ -91,6 +91,7 @@ def test_any_payload_is_answered(slacked: Services, payload: dict[str, Any]) -> 
         st.text(max_size=15),
     )
 )
+@example(got={"users_affected": "²", "user_impact": "blocked", "business_impact": "none"})
 def test_reading_the_triage_modal(got: dict[str, str]) -> None:
     read = views.read_triage(got, "standard")
     assert (read.answers is None) or not read.errors

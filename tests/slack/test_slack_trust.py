@@ -38,8 +38,9 @@ def test_the_wire_files_signature_vector() -> None:
     assert not signing.verified(secret, body, headers, lambda: 1531420618 + 301)
     assert not signing.verified(secret, body + b"x", headers, lambda: 1531420618)
     assert not signing.verified("another-secret", body, headers, lambda: 1531420618)
-    bad = {**headers, "x-slack-request-timestamp": "soon"}
-    assert not signing.verified(secret, body, bad, lambda: 1531420618)
+    for stamp in ("soon", "¹⁵³¹⁴²⁰⁶¹⁸", ""):
+        bad = {**headers, "x-slack-request-timestamp": stamp}
+        assert not signing.verified(secret, body, bad, lambda: 1531420618)
     assert not signing.verified(secret, b"\xff", headers, lambda: 1531420618)
 
 
