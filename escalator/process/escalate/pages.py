@@ -259,3 +259,23 @@ def page_problems(session: Session, limit: int = 50) -> list[PageView]:
     """Recent pages that were late, skipped, not acknowledged in time, or not delivered."""
     recent = list(session.scalars(select(Page).order_by(Page.id.desc()).limit(500)))
     return [v for v in page_views(session, recent) if v.problem][:limit]
+
+
+def ringing(session: Session) -> dict[int, set[str]]:
+    """Who each incident's pages are ringing now (incident id -> people): the console's
+    "Mine" queue counts an incident that pages you as yours."""
+    found: dict[int, set[str]] = {}
+    for incident_id, person in session.execute(
+        select(Page.incident_id, Page.person).where(Page.state == "paging")
+    ):
+        if person:
+            found.setdefault(incident_id, set()).add(person)
+    return found
+
+
+def of_person(session: Session, person: str, limit: int = 50) -> list[PageView]:
+    """A person's pages, newest first: the console's "My pages"."""
+    rows = session.scalars(
+        select(Page).where(Page.person == person).order_by(Page.id.desc()).limit(limit)
+    )
+    return page_views(session, list(rows))
