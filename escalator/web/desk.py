@@ -126,9 +126,13 @@ def offers(
     owner_role = incident.owner_role or ""
     in_role = owner_role in roles
     expected = mine or paging_me or (in_role and not incident.owner_person)
+    manager = roles & ACTION_ROLES["escalation.decide"]
+    # a severe incident waits for the Support Manager: deciding is their next step
+    waiting = bool(manager) and owner_role in ACTION_ROLES["escalation.decide"] and not decided
+    waiting = waiting and active and not incident.policy
     found: list[Offer] = []
     if status == "open":
-        found.append(Offer("acknowledge", "Acknowledge", next=expected))
+        found.append(Offer("acknowledge", "Acknowledge", next=expected and not waiting))
     if active and incident.stage in ("alert", "triage") and not incident.severity:
         found.append(
             Offer(
@@ -140,9 +144,7 @@ def offers(
         )
     if active and in_role and not mine:
         found.append(Offer("claim", "Claim", next=in_role and not incident.owner_person))
-    manager = roles & ACTION_ROLES["escalation.decide"]
     if active and manager and not incident.policy:
-        waiting = owner_role in ACTION_ROLES["escalation.decide"] and not decided
         choices = [
             (value, label)
             for value, label in (decisions or {}).items()

@@ -87,7 +87,9 @@ def _stamp(context: Any, value: datetime | None) -> Markup:
     )
 
 
-URL = re.compile(r"https?://[^\s<>\"']+?(?=&lt;|&gt;|&quot;|&#39;|[\s.,;)]*(?:\s|$))")
+URL = re.compile(
+    r"(?:https?://|(?<![\w/.])/(?:ack|incidents|calendar)/)[^\s<>\"']+?(?=&lt;|&gt;|&quot;|&#39;|[\s.,;)]*(?:\s|$))"
+)
 
 
 def _linkify(text: str | None) -> Markup:

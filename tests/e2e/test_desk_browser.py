@@ -5,7 +5,10 @@ fitting at 1,280 and 390 px, with axe-core finding nothing serious."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -13,9 +16,17 @@ from playwright.sync_api import Browser, expect
 
 from escalator.api.server import create_app
 from escalator.app import Services
+from escalator.domain.severity import Answers
 from escalator.process.alert import opening
+from escalator.process.core import incidents
+from escalator.process.escalate import escalation
+from escalator.process.triage import assessment, playbooks
+from escalator.store.models import Incident
+from tests.conftest import need
 from tests.e2e.live import serving
 from tests.e2e.test_oncall_browser import sign_in
+from tests.escalation.conftest import escalated
+from tests.fakes import FakeClock
 
 
 @pytest.mark.browser
@@ -87,3 +98,142 @@ def test_the_incident_page_offers_the_next_step_and_follows_changes(
         page.keyboard.press("a")
         expect(page.locator("#status")).to_have_text("acknowledged")
         page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_queues_clocks_and_my_pages(
+    svc: Services, token_for: Callable[[str], str], browser: Browser, clock: FakeClock
+) -> None:
+    with svc.unit_of_work("santhosh") as ctx:
+        opening.report(ctx, title="Checkout down", caller="Ann")  # INC-1, in triage
+        key = opening.report(ctx, title="Search slow").key  # INC-2, to the Support Manager
+        incidents.escalate(ctx, key, to_role="support_manager", note="the stakeholder says SEV1")
+    clock.advance(timedelta(minutes=20))
+    paged = escalated(svc, "Payments failing")  # INC-3: on call paged now
+    with svc.db.read() as session:
+        engineer = session.get(Incident, 3).owner_person  # type: ignore[union-attr]
+    assert paged == "INC-3" and engineer
+    with serving(create_app(svc, run_worker=False)) as base:
+        page = sign_in(browser, base, token_for("dinesh"))
+        # item 3: queues with counts in the navigation
+        expect(page.locator("#nav-mine .count")).to_have_text("1")
+        expect(page.locator("#nav-breaching .count")).to_have_text("3")
+        page.click("#nav-breaching")
+        rows = page.locator("#incident-rows tr")
+        expect(rows).to_have_count(3)
+        # item 2: every running clock as a countdown badge in the list
+        expect(rows.filter(has_text="INC-1")).to_contain_text("Triage due in 10 min")
+        expect(rows.filter(has_text="INC-2")).to_contain_text("Manager's decision overdue 5 min")
+        expect(rows.filter(has_text="INC-3")).to_contain_text("Page answered due in 15 min")
+        expect(rows.filter(has_text="INC-3")).to_contain_text("Resolve due in 4h")
+        page.click("#queue-manager")
+        expect(page.locator("#incident-rows tr")).to_have_count(1)
+        page.click("text=INC-2")
+        expect(page.locator("#clocks .overdue")).to_contain_text("Manager's decision overdue 5 min")
+        expect(page.locator("#actions .primary")).to_have_text("Decide")
+        page.close()
+
+        # item 4: the paged engineer sees and acknowledges the page, and reads its message
+        page = sign_in(browser, base, token_for(engineer))
+        page.click("nav >> text=My pages")
+        row = page.locator("#my-pages tr", has_text="INC-3")
+        expect(row).to_contain_text("paging")
+        row.locator("button:has-text('Acknowledge')").click()
+        expect(page).to_have_url(f"{base}/incidents/INC-3")
+        expect(page.locator("#status")).to_have_text("acknowledged")
+        page.click("nav >> text=Messages")
+        mine = page.locator("#message-rows")
+        expect(mine).to_contain_text("you are paged as on_call_engineer")
+        expect(mine.locator("a[href*='/ack/']").first).to_be_visible()
+        expect(mine).not_to_contain_text("Decision")  # dinesh's messages are not theirs
+        for destination in page.locator("#message-rows td[data-label=To]").all_inner_texts():
+            assert engineer in destination or "@" in destination, destination
+        page.close()
+
+
+AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = Path(os.environ.get("ESCALATOR_TEST_OUTPUT", "test-output")) / "console"
+WIDTHS = (1280, 390)
+LONG = "A customer pasted the whole stack trace: " + "x" * 400 + " " + "word " * 200
+
+
+def _sev1_escalated(svc: Services) -> str:
+    """An escalated SEV1 from an alarm with labels and links, on call paged: its key."""
+    with svc.unit_of_work("dinesh") as ctx:
+        item = opening.open_incident(
+            ctx,
+            title="Checkout returns 502 for every EU customer",
+            source="alarm",
+            channel="alertmanager",
+            description=LONG,
+            details={
+                "labels": {"alertname": "CheckoutErrors", "region": "eu-west-1", "team": "pay"},
+                "links": [{"url": "https://grafana.example/d/checkout", "text": "Dashboard"}],
+                "runbook": "https://runbooks.example/checkout-502",
+            },
+        )
+        key = item.key
+        incidents.acknowledge(ctx, key)
+        playbooks.conclude(ctx, key, "not_applicable")
+        answers = Answers(5000, "key", "blocked", "losing_money", "Ann at ACME", "SEV1")
+        assessment.evaluate(ctx, key, answers)  # SEV1: to the Support Manager
+        escalation.decide(ctx, key, "on_call", note="SEV1: every EU checkout fails")
+    return key
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_every_page_fits_at_1280_and_390_and_axe_finds_nothing_serious(
+    svc: Services, token_for: Callable[[str], str], browser: Browser, clock: FakeClock
+) -> None:
+    need(AXE.exists(), f"accessibility checks need axe-core: (cd {AXE.parents[2]} && npm ci)")
+    with svc.unit_of_work("santhosh") as ctx:
+        opening.report(ctx, title="Coupon totals wrong " + "long-title-" * 12, caller="Ann")
+    key = _sev1_escalated(svc)
+    clock.advance(timedelta(minutes=5))
+    paths = [
+        "/incidents",
+        "/incidents?queue=breaching",
+        f"/incidents/{key}",
+        f"/incidents/{key}/triage",
+        "/incidents/INC-1",
+        "/report",
+        "/updates",
+        "/oncall",
+        "/reviews",
+        "/reports/weekly",
+        "/messages",
+        "/integrations",
+        "/sessions",
+        "/pages",
+    ]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    with serving(create_app(svc, run_worker=False)) as base:
+        context = browser.new_context()
+        context.route("**/__axe.js", lambda route: route.fulfill(path=AXE))
+        page = context.new_page()
+        page.goto(f"{base}/login")
+        page.screenshot(path=str(SHOTS / "login-1280.png"), full_page=True)
+        page.fill("#token", token_for("dinesh"))
+        page.click("button[type=submit]")
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            for path in paths:
+                page.goto(base + path)
+                page.wait_for_load_state("networkidle")
+                name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-")
+                page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+                wide = page.evaluate("document.documentElement.scrollWidth")
+                if wide > width:
+                    problems.append(f"{path} is {wide} px wide in a {width} px window")
+                page.add_script_tag(url="/__axe.js")
+                found = page.evaluate(
+                    "async () => (await axe.run(document, {resultTypes: ['violations']}))"
+                    ".violations.filter(v => ['serious', 'critical'].includes(v.impact))"
+                    ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+                )
+                problems += [f"{path} at {width} px: {v}" for v in found]
+        context.close()
+    assert not problems, "\n".join(problems)

@@ -106,3 +106,17 @@ document.addEventListener("keydown", function (event) {
     if (help) help.toggleAttribute("open");
   }
 });
+
+// a table wider than a phone scrolls sideways; keyboard users reach it with Tab to scroll it
+function focusableScrollers() {
+  document.querySelectorAll("table, .scroll, pre").forEach(function (box) {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      if (!box.hasAttribute("tabindex")) box.setAttribute("tabindex", "0");
+    } else if (box.getAttribute("tabindex") === "0" && !box.matches("a, button, input, select, textarea")) {
+      box.removeAttribute("tabindex");
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", focusableScrollers);
+window.addEventListener("resize", focusableScrollers);
+document.addEventListener("htmx:afterSettle", focusableScrollers);
