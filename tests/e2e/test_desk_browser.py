@@ -235,5 +235,11 @@ def test_every_page_fits_at_1280_and_390_and_axe_finds_nothing_serious(
                     ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
                 )
                 problems += [f"{path} at {width} px: {v}" for v in found]
+        # item 10: /docs works with no internet (Swagger UI from the package)
+        context.route("https://**", lambda route: route.abort())
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(f"{base}/docs")
+        expect(page.locator(".swagger-ui .info")).to_contain_text("Escalator")
+        page.screenshot(path=str(SHOTS / "docs-1280.png"), full_page=False)
         context.close()
     assert not problems, "\n".join(problems)
