@@ -133,6 +133,8 @@ def offers(
     found: list[Offer] = []
     if status == "open":
         found.append(Offer("acknowledge", "Acknowledge", next=expected and not waiting))
+    elif status == "acknowledged" and paging_me:  # paged for help: join as a responder
+        found.append(Offer("acknowledge", "Acknowledge and join", next=True))
     if active and incident.stage in ("alert", "triage") and not incident.severity:
         found.append(
             Offer(

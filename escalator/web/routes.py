@@ -34,6 +34,7 @@ from escalator.process.core.errors import InvalidInput, NotFound
 from escalator.process.core.integrations import KINDS
 from escalator.process.core.records import incident_id
 from escalator.process.escalate import escalation, pages, paging
+from escalator.process.triage import tickets
 from escalator.web import desk
 
 if TYPE_CHECKING:  # the faces read rows through the use cases
@@ -334,6 +335,8 @@ def _incident_page(
             timers = queries.pending_timers(ctx.session, item)
             paged = pages.incident_pages(ctx.session, item)
             outcome = triage.playbook_outcome(ctx, item)
+            ticket = tickets.ticket_of(ctx, item)
+            helping = paging.responders(ctx.session, item)
             version = desk.fingerprint(
                 item.status,
                 item.stage,
@@ -370,6 +373,8 @@ def _incident_page(
         clocks=desk.clocks(item, timers, now),
         offers=offers,
         pages=paged,
+        ticket=ticket,
+        responders=helping,
         version=version,
         error=error,
         canonical=f"/incidents/{item.key}",
@@ -388,7 +393,7 @@ def act(
     decision: Annotated[str, Form()] = "",
 ) -> Response:
     simple = {
-        "acknowledge": incidents.acknowledge,
+        "acknowledge": paging.acknowledge,  # joins as a responder when paged for help
         "resolve": incidents.resolve,
         "reopen": incidents.reopen,
         "close": incidents.close,
@@ -557,8 +562,16 @@ def add_integration(
 
 @router.post("/integrations/{integration_id}/revoke")
 def revoke_integration(
-    request: Request, svc: ServicesDep, person: Viewer, integration_id: int
+    request: Request,
+    svc: ServicesDep,
+    person: Viewer,
+    integration_id: int,
+    confirm: Annotated[str, Form()] = "",
 ) -> Response:
+    if confirm != "yes":
+        return _integrations_page(
+            request, svc, person, code=422, error="Confirm the revoke: it cannot be undone."
+        )
     try:
         with svc.unit_of_work(person) as ctx:
             check_action(person, ctx.process.roles_of(person), "integration.manage")

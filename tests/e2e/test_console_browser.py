@@ -93,7 +93,9 @@ def test_integrations_and_dead_letters_in_the_console(
         secret = url.split("token=")[1]
         ok = httpx.post(url, json={"alerts": [{"labels": {"alertname": "x"}}]})
         assert ok.status_code == 202
-        page.click("button:has-text('Revoke')")
+        page.click("summary:has-text('Revoke')")  # item 11: a revoke asks first
+        expect(page.locator("table")).to_contain_text("live")
+        page.click("button:has-text('Yes, revoke prod-alertmanager')")
         expect(page.locator("table")).to_contain_text("revoked")
         assert (
             httpx.post(

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 from playwright.sync_api import Browser, expect
+from sqlalchemy import select
 
 from escalator.api.server import create_app
 from escalator.app import Services
@@ -21,7 +22,7 @@ from escalator.process.alert import opening
 from escalator.process.core import incidents
 from escalator.process.escalate import escalation
 from escalator.process.triage import assessment, playbooks
-from escalator.store.models import Incident
+from escalator.store.models import Incident, Page
 from tests.conftest import need
 from tests.e2e.live import serving
 from tests.e2e.test_oncall_browser import sign_in
@@ -132,6 +133,11 @@ def test_queues_clocks_and_my_pages(
         page.click("text=INC-2")
         expect(page.locator("#clocks .overdue")).to_contain_text("Manager's decision overdue 5 min")
         expect(page.locator("#actions .primary")).to_have_text("Decide")
+        # item 12: the built-in MCT ticket has a page of its own, linked from the incident
+        page.click("#ticket-link")
+        expect(page.locator("h1")).to_contain_text("MCT-2")
+        expect(page.locator("#ticket-status")).to_have_text("Open")
+        expect(page.locator("#ticket-incidents")).to_contain_text("INC-2 Search slow")
         page.close()
 
         # item 4: the paged engineer sees and acknowledges the page, and reads its message
@@ -149,6 +155,26 @@ def test_queues_clocks_and_my_pages(
         expect(mine).not_to_contain_text("Decision")  # dinesh's messages are not theirs
         for destination in page.locator("#message-rows td[data-label=To]").all_inner_texts():
             assert engineer in destination or "@" in destination, destination
+        page.close()
+
+        # item 8: an hour on, help is paged; it joins as a responder, on call stays in charge
+        clock.advance(timedelta(hours=1))
+        svc.worker().run_once()
+        with svc.db.read() as session:
+            helper = session.scalars(
+                select(Page.person).where(Page.chain == "bring_in", Page.state == "paging")
+            ).one()
+        assert helper
+        page = sign_in(browser, base, token_for(helper))
+        page.goto(f"{base}/incidents/INC-3")
+        expect(page.locator("#actions .primary")).to_have_text("Acknowledge and join")
+        page.keyboard.press("a")
+        expect(page.locator("#responders")).to_contain_text(
+            f"{engineer} on call engineer, in charge"
+        )
+        expect(page.locator("#responders")).to_contain_text(f"{helper} sme, joined")
+        expect(page.locator("#owner")).to_have_text(engineer)
+        expect(page.locator("#status")).to_have_text("acknowledged")
         page.close()
 
 
@@ -207,6 +233,8 @@ def test_every_page_fits_at_1280_and_390_and_axe_finds_nothing_serious(
         "/integrations",
         "/sessions",
         "/pages",
+        "/tickets",
+        "/tickets/MCT-2",
     ]
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []

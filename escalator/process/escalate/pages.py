@@ -21,7 +21,7 @@ from escalator.process.core import announce, signing
 from escalator.process.core.context import Ctx
 from escalator.process.core.notify import notify
 from escalator.process.core.records import cancel_timers, enqueue, schedule
-from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, Page, TimelineEvent
+from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, Page, TimelineEvent, Timer
 
 PERSON_PREFIX = "person:"  # a PagerDuty destination that is a person's own routing key
 ACK_TIMEOUT = "escalation.ack_timeout"
@@ -192,6 +192,21 @@ def acknowledged(ctx: Ctx, incident: Incident, event: TimelineEvent) -> Page | N
             _pagerduty(ctx, incident, page, service, "acknowledge", f"ack:{page.id}:{event.ref}")
     cancel_timers(ctx, incident, (ACK_TIMEOUT,))
     return ringing[-1] if ringing else None
+
+
+def answered(ctx: Ctx, incident: Incident, page: Page, event: TimelineEvent) -> None:
+    """One page answered by its person (help joining): its ack clock stops, PagerDuty hears."""
+    page.state, page.acked_at, page.acked_by = "acknowledged", ctx.now, ctx.actor
+    service = pagerduty_destination(ctx, incident, page.person or "")
+    if service is not None:
+        _pagerduty(ctx, incident, page, service, "acknowledge", f"ack:{page.id}:{event.ref}")
+    for timer in ctx.session.scalars(
+        select(Timer).where(
+            Timer.incident_id == incident.id, Timer.kind == ACK_TIMEOUT, Timer.state == "pending"
+        )
+    ):
+        if timer.payload.get("page") == page.id:
+            timer.state, timer.fired_at = "cancelled", ctx.now
 
 
 def closed(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:

@@ -32,13 +32,17 @@ def start(ctx: Ctx, incident: Incident, opened: TimelineEvent, *, url: str = "")
     schedule(ctx, incident, DEADLINE, incident.triage_due_at)
     if clocks.triage_warning < clocks.triage:
         schedule(ctx, incident, WARNING, incident.triage_due_at - clocks.triage_warning)
-    incident.owner_person = _least_busy(ctx, ctx.process.holders_at(FIRST_TIER, ctx.now))
+    on_duty = ctx.process.holders_at(FIRST_TIER, ctx.now)
+    # whoever took the report and is on duty keeps it; otherwise the least busy on duty
+    keeps = ctx.actor in on_duty
+    incident.owner_person = ctx.actor if keeps else _least_busy(ctx, on_duty)
     if incident.owner_person:
         record(
             ctx,
             incident,
             "assigned",
-            note=f"triager on duty: {incident.owner_person}",
+            note=("reported by the " if keeps else "")
+            + f"triager on duty: {incident.owner_person}",
             data={"to": incident.owner_person},
         )
     report.prefill(ctx, incident)
