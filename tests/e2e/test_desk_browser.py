@@ -250,7 +250,9 @@ def test_every_page_fits_at_1280_and_390_and_axe_finds_nothing_serious(
             page.set_viewport_size({"width": width, "height": 900})
             for path in paths:
                 page.goto(base + path)
-                page.wait_for_load_state("networkidle")
+                page.wait_for_selector("#nav-mine")  # the queue counts are in
+                if path == f"/incidents/{key}":
+                    page.wait_for_selector("#customers h2")
                 name = path.strip("/").replace("/", "-").replace("?", "-").replace("=", "-")
                 page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
                 wide = page.evaluate("document.documentElement.scrollWidth")
