@@ -92,6 +92,10 @@ def test_the_incident_page_offers_the_next_step_and_follows_changes(
 
         # keyboard: j/k move in the list, Enter opens, a acknowledges
         page.goto(f"{base}/incidents")
+        page.keyboard.press("/")
+        expect(page.locator("input[data-search]")).to_be_focused()
+        page.keyboard.press("Escape")
+        page.locator("h1").click()
         page.keyboard.press("j")
         expect(page.locator("tr.current")).to_contain_text("INC-2")
         page.keyboard.press("Enter")
