@@ -103,7 +103,17 @@ def _linkify(text: str | None) -> Markup:
     )
 
 
+ACK_LINK = re.compile(r"(?:https?://[^\s/]+)?/ack/[^\s<>\"']+")
+
+
+def _no_ack_links(text: str | None) -> str:
+    """A message to someone else without its acknowledgement link: that link acknowledges as
+    its recipient, so only they see it."""
+    return ACK_LINK.sub("[acknowledgement link: its recipient's only]", text or "")
+
+
 templates.env.filters["when"] = _when
+templates.env.filters["no_ack_links"] = _no_ack_links
 templates.env.filters["linkify"] = _linkify
 templates.env.filters["stamp"] = _stamp
 templates.env.filters["duration"] = format_duration
@@ -485,6 +495,7 @@ def _messages_page(
         code=code,
         messages=rows,
         everyone=everyone,
+        mine=destinations_of(svc, person),
         state=state,
         error=error,
         failed_timers=failed_timers,

@@ -142,6 +142,11 @@ def test_queues_clocks_and_my_pages(
         expect(page.locator("h1")).to_contain_text("MCT-2")
         expect(page.locator("#ticket-status")).to_have_text("Open")
         expect(page.locator("#ticket-incidents")).to_contain_text("INC-2 Search slow")
+        # a manager reads everyone's messages, but not the link that acknowledges as another
+        page.click("nav >> text=Messages")
+        expect(page.locator("#message-rows")).to_contain_text("you are paged as on_call_engineer")
+        expect(page.locator("#message-rows")).to_contain_text("its recipient's only")
+        expect(page.locator("#message-rows a[href*='/ack/']")).to_have_count(0)
         page.close()
 
         # item 4: the paged engineer sees and acknowledges the page, and reads its message
