@@ -34,7 +34,7 @@ from escalator.process.core.errors import InvalidInput, NotFound
 from escalator.process.core.integrations import KINDS
 from escalator.process.core.records import incident_id
 from escalator.process.escalate import escalation, pages, paging
-from escalator.process.triage import tickets
+from escalator.process.triage import kickoff, tickets
 from escalator.web import desk
 
 if TYPE_CHECKING:  # the faces read rows through the use cases
@@ -442,6 +442,7 @@ def report(
     channel: Annotated[str, Form()] = "phone",
     caller: Annotated[str, Form()] = "",
     account: Annotated[str, Form()] = "",
+    pass_on: Annotated[str, Form()] = "",
 ) -> Response:
     if not title.strip() or channel not in opening.CUSTOMER_CHANNELS:
         return render(
@@ -460,6 +461,8 @@ def report(
             caller=caller or None,
             account=account or None,
         )
+        if pass_on == "yes" and item.owner_person == person:
+            kickoff.pass_on(ctx, item)  # the reporter on duty chose not to keep it
         key = item.key
     return RedirectResponse(f"/incidents/{key}", status_code=303)
 

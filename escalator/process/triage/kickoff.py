@@ -51,6 +51,18 @@ def start(ctx: Ctx, incident: Incident, opened: TimelineEvent, *, url: str = "")
     playbooks.attach_matching(ctx, incident)
 
 
+def pass_on(ctx: Ctx, incident: Incident) -> None:
+    """The reporter on duty chose not to keep it: the least busy other triager on duty takes
+    it (nobody else on duty: the reporter keeps it, and the timeline says so)."""
+    others = [p for p in ctx.process.holders_at(FIRST_TIER, ctx.now) if p != ctx.actor]
+    to = _least_busy(ctx, others)
+    if to is None:
+        record(ctx, incident, "assigned", note=f"nobody else on duty: {ctx.actor} keeps it")
+        return
+    incident.owner_person = to
+    record(ctx, incident, "assigned", note=f"passed on by {ctx.actor}: {to}", data={"to": to})
+
+
 def _least_busy(ctx: Ctx, people: list[str]) -> str | None:
     """Of those on duty, who owns the fewest active incidents (the first on a tie)."""
     if not people:
