@@ -21,7 +21,7 @@ from escalator.domain.lifecycle import Stage, Status
 from escalator.process.alert import opening
 from escalator.process.core import incidents, queries
 from escalator.process.core.records import incident_id
-from escalator.process.escalate import escalation
+from escalator.process.escalate import escalation, paging
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
@@ -95,7 +95,7 @@ def get_timeline(key: str, session: ReadSession, _: Person) -> list[EventOut]:
 @router.post("/{key}/acknowledge", response_model=IncidentOut, responses=ERRORS)
 def acknowledge(key: str, work: Work, body: NoteIn | None = None) -> IncidentOut:
     with work() as ctx:
-        return IncidentOut.of(incidents.acknowledge(ctx, key, note=body.note if body else ""))
+        return IncidentOut.of(paging.acknowledge(ctx, key, note=body.note if body else ""))
 
 
 @router.post("/{key}/escalate", response_model=IncidentOut, responses=ERRORS)

@@ -2,9 +2,9 @@
 
 The console's policy lets a page run only our own scripts and styles (no inline script, no
 ``on…=`` attribute, no inline style), so text that slipped through escaping still could not
-run. FastAPI's ``/docs`` and ``/redoc`` load Swagger UI and ReDoc from a CDN and start them with
-an inline script: they get a policy of their own that allows that, and they show no outside
-text. A header a route sets itself (a download's) is kept.
+run. ``/docs`` (Swagger UI, served from the package) and ``/redoc`` (ReDoc, from a CDN) start
+with an inline script: they get a policy of their own that allows that, and they show no
+outside text. A header a route sets itself (a download's) is kept.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from escalator import __version__
@@ -117,11 +119,12 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
         description="Runs a support team's escalation process: "
         "ALERT → TRIAGE → ESCALATE → REMEDIATE → COMMUNICATE → POST MORTEM.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the package's own Swagger UI, not a CDN
     )
     app.state.services = svc
     app.add_middleware(
         SecurityHeaders,
-        docs_paths=(app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url),
+        docs_paths=(DOCS, app.redoc_url, app.swagger_ui_oauth2_redirect_url),
     )
     problems.install(app)
     app.add_exception_handler(web.NotSignedIn, web.to_login)
@@ -143,6 +146,26 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(web_weekly.router)
     app.include_router(web.router)
     problems.declare_bad_bodies(app)
+    _docs(app)
     static = resources.files("escalator.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     return app
+
+
+DOCS = "/docs"
+DOCS_ASSETS = "/static/swagger-ui"  # Swagger UI vendored from swagger-ui-dist, with its licence
+
+
+def _docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI served from the package (``web/static/swagger-ui``), so it works
+    with no internet."""
+
+    @app.get(DOCS, include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )

@@ -127,6 +127,12 @@ def integration_add(
         f"Integration {row.id} ({kind}) {name!r}. The secret is shown once. It may also be sent "
         "as 'Authorization: Bearer <secret>' or as the password of HTTP basic auth."
     )
+    if not svc.settings.public_url:
+        err.print(
+            f"ESCALATOR_PUBLIC_URL is not set, so the URL below assumes {base} (this machine's "
+            "ESCALATOR_HOST and ESCALATOR_PORT). Set ESCALATOR_PUBLIC_URL to the address your "
+            "alert sources reach Escalator at, and use that instead."
+        )
     print(integrations.intake_url(base, kind, secret))
 
 

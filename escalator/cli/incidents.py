@@ -11,6 +11,8 @@ from rich.table import Table
 from escalator.api.oncall import PageOut
 from escalator.api.schemas import EventOut, IncidentOut
 from escalator.cli.common import AsJson, AsPerson, acting, fail, out, services
+from escalator.domain.lifecycle import Stage, Status
+from escalator.domain.severity import LEVELS
 from escalator.process.core import incidents, queries
 from escalator.process.core.errors import NotFound
 from escalator.process.escalate import escalation, pages, paging
@@ -28,6 +30,13 @@ def incidents_list(
     as_json: AsJson = False,
 ) -> None:
     """List incidents, newest first."""
+    for option, value, known in (
+        ("--status", status, [s.value for s in Status]),
+        ("--stage", stage, [s.value for s in Stage]),
+        ("--severity", severity, list(LEVELS)),
+    ):
+        if value is not None and value not in known:
+            fail(f"{option}: no such value {value!r}; use one of {', '.join(known)}", 2)
     svc = services()
     with svc.db.read() as session:
         page = queries.list_incidents(
@@ -97,7 +106,7 @@ def _print_incident(incident_key: str, what: str) -> None:
 def incidents_ack(key: str, person: AsPerson, note: str = "") -> None:
     """Acknowledge an incident."""
     with acting(services(), person) as ctx:
-        incidents.acknowledge(ctx, key, note=note)
+        paging.acknowledge(ctx, key, note=note)
     _print_incident(key, "acknowledged")
 
 

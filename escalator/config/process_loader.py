@@ -104,6 +104,22 @@ def parse_process(
     directory = None
     if base_dir is not None and (named or (base_dir / "playbooks").is_dir()):
         directory = base_dir / (named or "playbooks")
+        if not directory.is_dir():
+            packaged = resources.files("escalator.defaults") / "playbooks"
+            where: Path = ("playbooks", "directory")
+            raise ProcessFileError(
+                [
+                    Problem(
+                        filename,
+                        _line_of(where, lines),
+                        _dotted(where),
+                        f"no playbook directory {directory} (relative paths are read from the "
+                        "process file's folder): copy the default process file together with "
+                        f"its playbooks folder (cp -r {packaged} {directory}), or set "
+                        "playbooks.directory to a folder of playbook entries",
+                    )
+                ]
+            )
         try:
             entries = load_playbooks(directory)
         except PlaybookError as exc:

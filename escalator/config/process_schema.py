@@ -148,6 +148,8 @@ class Clocks(Strict):
     resolution_warning: Duration = timedelta(hours=1)  # before either resolution deadline
     on_call_ack: Duration = timedelta(minutes=15)
     on_call_escalate_after: Duration = timedelta(hours=1)
+    # the Support Manager decides how a severe incident escalates within this
+    manager_decision: Duration = timedelta(minutes=15)
 
 
 class Conditions(Strict):

@@ -11,7 +11,7 @@ from escalator.process.alert import alarms
 from escalator.process.communicate import clock, closing, contacts, updates
 from escalator.process.core import events
 from escalator.process.core.context import Ctx
-from escalator.process.escalate import pages, paging, resolution, rotations
+from escalator.process.escalate import escalation, pages, paging, resolution, rotations
 from escalator.process.postmortem import actions, measures, retrospective, review
 from escalator.process.triage import kickoff, related, tickets
 from escalator.store.models import Incident, Timer
@@ -22,7 +22,7 @@ Receipt = Callable[[Ctx, dict[str, Any], dict[str, Any]], None]
 SUBSCRIPTIONS: dict[str, list[events.Subscriber]] = {
     events.OPENED: [kickoff.start, contacts.on_opened],
     events.ACKNOWLEDGED: [paging.on_acknowledged, measures.on_acknowledged],
-    events.HANDED_OVER: [kickoff.on_handed_over],
+    events.HANDED_OVER: [kickoff.on_handed_over, escalation.on_handed_over],
     events.RESOLVED: [
         pages.closed,
         alarms.release_group,
@@ -49,6 +49,7 @@ HANDLERS: dict[str, TimerHandler] = {
     kickoff.WARNING: kickoff.on_warning,
     pages.ACK_TIMEOUT: paging.on_ack_timeout,
     pages.BRING_IN: paging.on_bring_in,
+    escalation.MANAGER_DECISION: escalation.on_decision_due,
     resolution.WARNING: resolution.on_warning,
     resolution.DEADLINE: resolution.on_deadline,
     rotations.HANDOFF: rotations.on_handoff,

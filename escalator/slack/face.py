@@ -42,7 +42,7 @@ log = logging.getLogger("escalator.slack")
 VIA = "slack"
 REFUSALS = (IllegalTransition, Forbidden, InvalidInput, NotFound)
 MOVES: dict[str, Callable[..., object]] = {  # button -> use case(ctx, key)
-    announce.ACKNOWLEDGE: incidents.acknowledge,
+    announce.ACKNOWLEDGE: paging.acknowledge,  # an SME paged for help joins as a responder
     announce.RESOLVE: incidents.resolve,
     announce.CLAIM: incidents.claim,
     announce.BRING_IN: paging.bring_in,

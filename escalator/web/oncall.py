@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from escalator.api.deps import ServicesDep
 from escalator.app import Services
 from escalator.domain.lifecycle import IllegalTransition
-from escalator.process.core import incidents, people, signing
+from escalator.process.core import people, signing
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import InvalidInput, NotFound
 from escalator.process.escalate import calendar, pages, paging, rotations
@@ -215,7 +215,7 @@ def ack(request: Request, svc: ServicesDep, token: str) -> Response:
             page, incident = paging.page_for_ack(ctx, page_id)
             if page.person != person:
                 raise NotFound("this acknowledgement link is not valid")
-            incidents.acknowledge(ctx, incident.key, note="from the page's link")
+            paging.acknowledge(ctx, incident.key, note="from the page's link")
     except NotFound as exc:
         return render(request, "error.html", None, code=404, error=str(exc))
     except IllegalTransition as exc:

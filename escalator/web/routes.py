@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from markupsafe import Markup, escape
 
 from escalator.api.deps import ServicesDep
 from escalator.app import Services
 from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import IllegalTransition, Status
 from escalator.domain.permissions import Forbidden, check_action
-from escalator.domain.roles import ROLES
+from escalator.process import triage
 from escalator.process.alert import opening
+from escalator.process.communicate import view as communicate_view
 from escalator.process.core import (
     console_sessions,
     incidents,
@@ -29,12 +34,16 @@ from escalator.process.core.errors import InvalidInput, NotFound
 from escalator.process.core.integrations import KINDS
 from escalator.process.core.records import incident_id
 from escalator.process.escalate import escalation, pages, paging
+from escalator.process.triage import kickoff, tickets
+from escalator.web import desk
 
 if TYPE_CHECKING:  # the faces read rows through the use cases
     from escalator.store.models import ConsoleSession
 
 COOKIE = "escalator_session"  # a console session's secret, never an API token
 OLD_COOKIE = "escalator_token"  # held the API token itself, before console sessions
+UTC_ZONE = ZoneInfo("UTC")
+PARTS = ("live", "timeline")  # the incident page's live refresh (timeline: its old name)
 PAGE_SIZE = 50  # incidents a list page shows; older ones are a click away
 
 templates = Jinja2Templates(directory=str(resources.files("escalator.web") / "templates"))
@@ -45,11 +54,68 @@ FAILURES = (IllegalTransition, Forbidden, InvalidInput, NotFound)
 CODES = {IllegalTransition: 409, Forbidden: 403, InvalidInput: 422, NotFound: 404}
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else ""
+def _zone(context: Any) -> ZoneInfo:
+    """The signed-in person's timezone, from the process file (UTC if none)."""
+    process, person = context.get("process"), context.get("person")
+    who = process.people.get(person) if process is not None and person else None
+    try:
+        return ZoneInfo(who.timezone) if who is not None else UTC_ZONE
+    except (ValueError, KeyError):
+        return UTC_ZONE
+
+
+def _local(value: datetime, zone: ZoneInfo) -> datetime:
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(zone)
+
+
+@pass_context
+def _when(context: Any, value: datetime | None) -> str:
+    """A time as the person reads it: their timezone, to the second, no microseconds."""
+    if not value:
+        return ""
+    return _local(value, _zone(context)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+@pass_context
+def _stamp(context: Any, value: datetime | None) -> Markup:
+    """``<time>`` in the person's timezone; console.js shows how long ago on hover."""
+    if not value:
+        return Markup("")
+    local = _local(value, _zone(context))
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        local.isoformat(), local.strftime("%Y-%m-%d %H:%M:%S %Z"), local.strftime("%d %b %H:%M")
+    )
+
+
+URL = re.compile(
+    r"(?:https?://|(?<![\w/.])/(?:ack|incidents|calendar)/)[^\s<>\"']+?(?=&lt;|&gt;|&quot;|&#39;|[\s.,;)]*(?:\s|$))"
+)
+
+
+def _linkify(text: str | None) -> Markup:
+    """Text with its web addresses as links (escaped first: the text may come from outside)."""
+    escaped = str(escape(text or ""))
+    return Markup(
+        URL.sub(
+            lambda m: f'<a href="{m.group(0)}" rel="noopener noreferrer">{m.group(0)}</a>', escaped
+        )
+    )
+
+
+ACK_LINK = re.compile(r"(?:https?://[^\s/]+)?/ack/[^\s<>\"']+")
+
+
+def _no_ack_links(text: str | None) -> str:
+    """A message to someone else without its acknowledgement link: that link acknowledges as
+    its recipient, so only they see it."""
+    return ACK_LINK.sub("[acknowledgement link: its recipient's only]", text or "")
 
 
 templates.env.filters["when"] = _when
+templates.env.filters["no_ack_links"] = _no_ack_links
+templates.env.filters["linkify"] = _linkify
+templates.env.filters["stamp"] = _stamp
 templates.env.filters["duration"] = format_duration
 
 
@@ -85,7 +151,12 @@ def render(
     return templates.TemplateResponse(
         request,
         name,
-        {"person": person, "process": svc.process.spec, **context},
+        {
+            "person": person,
+            "process": svc.process.spec,
+            "server_now": svc.clock.now().replace(tzinfo=UTC).isoformat(),
+            **context,
+        },
         status_code=code,
     )
 
@@ -173,21 +244,88 @@ def logout(request: Request, svc: ServicesDep) -> Response:
     return signed_out(_to_login(), svc)
 
 
+def _queues(
+    session: Any, svc: Services, person: str
+) -> tuple[dict[str, list[Any]], dict[int, list[desk.Clock]]]:
+    """Every queue of the person, and each live incident's clocks."""
+    now = svc.clock.now()
+    live = queries.live_incidents(session)
+    timers = queries.timers_of(session, [i.id for i in live])
+    clocks = {i.id: desk.clocks(i, timers[i.id], now) for i in live}
+    owed = {d.incident.id for d in communicate_view.due(session, now) if d.due_at is not None}
+    found = desk.queues(
+        live,
+        person=person,
+        roles=svc.process.roles_of(person),
+        clocks_of=clocks,
+        ringing=pages.ringing(session),
+        updates_owed=owed,
+    )
+    return found, clocks
+
+
+@router.get("/queues")
+def queue_nav(request: Request, svc: ServicesDep, person: Viewer, queue: str = "") -> Response:
+    """The queues with their counts, for the navigation (refreshed live)."""
+    with svc.db.read() as session:
+        found, _ = _queues(session, svc, person)
+    counts = {name: len(items) for name, items in found.items()}
+    return render(request, "_queue_nav.html", person, counts=counts, queue=queue)
+
+
 @router.get("/incidents")
 def incident_list(
-    request: Request, svc: ServicesDep, person: Viewer, status: str = "", before: str = ""
+    request: Request,
+    svc: ServicesDep,
+    person: Viewer,
+    status: str = "",
+    before: str = "",
+    queue: str = "",
+    q: str = "",
 ) -> Response:
+    if queue and queue not in desk.QUEUE_NAMES:
+        return render(
+            request,
+            "error.html",
+            person,
+            code=404,
+            error=f"no queue {queue!r}; the queues are " + ", ".join(desk.QUEUE_NAMES),
+        )
     try:
         older_than = incident_id(before) if before else None
     except NotFound as exc:
         return render(request, "error.html", person, code=404, error=str(exc))
     with svc.db.read() as session:
-        page = queries.list_incidents(
-            session, status=status or None, limit=PAGE_SIZE, before=older_than
-        )
+        found, clocks = _queues(session, svc, person)
+        if queue:
+            items = found[queue]
+            if q:
+                items = [i for i in items if q.casefold() in i.title.casefold()]
+            page = queries.Page(items, len(items), len(items), 0)
+        else:
+            page = queries.list_incidents(
+                session, status=status or None, limit=PAGE_SIZE, before=older_than, search=q
+            )
+            extra = [i for i in page.items if i.id not in clocks]
+            if extra:
+                timers = queries.timers_of(session, [i.id for i in extra])
+                now = svc.clock.now()
+                clocks.update({i.id: desk.clocks(i, timers[i.id], now) for i in extra})
     template = "_incident_rows.html" if request.headers.get("HX-Request") else "incidents.html"
     return render(
-        request, template, person, page=page, status=status, before=before, statuses=list(Status)
+        request,
+        template,
+        person,
+        page=page,
+        status=status,
+        before=before,
+        statuses=list(Status),
+        queue=queue,
+        queue_label=desk.QUEUE_NAMES.get(queue, ""),
+        counts={name: len(items) for name, items in found.items()},
+        queues=desk.QUEUES,
+        clocks=clocks,
+        q=q,
     )
 
 
@@ -201,37 +339,56 @@ def _incident_page(
 ) -> Response:
     now = svc.clock.now()
     try:
-        with svc.db.read() as session:
-            item = queries.get_incident(session, key)
-            events = queries.timeline(session, item)
-            clocks = [
-                {"kind": t.kind, "due_at": t.due_at, "left": time_left(t.due_at, now)}
-                for t in queries.pending_timers(session, item)
-            ]
-            paged = pages.incident_pages(session, item)
+        with svc.looking(person) as ctx:
+            item = queries.get_incident(ctx.session, key)
+            events = queries.timeline(ctx.session, item)
+            timers = queries.pending_timers(ctx.session, item)
+            paged = pages.incident_pages(ctx.session, item)
+            outcome = triage.playbook_outcome(ctx, item)
+            ticket = tickets.ticket_of(ctx, item)
+            helping = paging.responders(ctx.session, item)
+            version = desk.fingerprint(
+                item.status,
+                item.stage,
+                item.owner_role,
+                item.owner_person,
+                item.severity,
+                item.policy is not None,
+                [e.id for e in events[-1:]],
+                len(events),
+                [t.id for t in timers],
+                [(v.page.id, v.page.state) for v in paged],
+            )
+            live = _background(request) and request.query_params.get("part") in PARTS
+            if live and request.query_params.get("v") == version:
+                return Response(status_code=204)  # nothing changed: htmx keeps the page
+            offers = desk.offers(
+                item,
+                person,
+                svc.process.roles_of(person),
+                paging_me=any(v.page.person == person and v.page.state == "paging" for v in paged),
+                decided=any(e.kind == "decision" for e in events),
+                playbook_outcome=outcome,
+                decisions=escalation.DECISIONS,
+            )
     except NotFound as exc:
         return render(request, "error.html", person, code=404, error=str(exc))
-    partial = request.headers.get("HX-Request") and request.query_params.get("part") == "timeline"
     return render(
         request,
-        "_timeline.html" if partial else "incident.html",
+        "_incident_live.html" if live else "incident.html",
         person,
         code=code,
         incident=item,
         events=events,
-        clocks=clocks,
-        roles=ROLES,
+        clocks=desk.clocks(item, timers, now),
+        offers=offers,
         pages=paged,
-        decisions=escalation.DECISIONS,
+        ticket=ticket,
+        responders=helping,
+        version=version,
         error=error,
+        canonical=f"/incidents/{item.key}",
     )
-
-
-def time_left(due_at: datetime, now: datetime) -> str:
-    seconds = int((due_at - now).total_seconds())
-    if seconds <= 0:
-        return "overdue"
-    return "in " + format_duration(timedelta(seconds=seconds))
 
 
 @router.post("/incidents/{key}/{action}")
@@ -246,7 +403,7 @@ def act(
     decision: Annotated[str, Form()] = "",
 ) -> Response:
     simple = {
-        "acknowledge": incidents.acknowledge,
+        "acknowledge": paging.acknowledge,  # joins as a responder when paged for help
         "resolve": incidents.resolve,
         "reopen": incidents.reopen,
         "close": incidents.close,
@@ -285,6 +442,7 @@ def report(
     channel: Annotated[str, Form()] = "phone",
     caller: Annotated[str, Form()] = "",
     account: Annotated[str, Form()] = "",
+    pass_on: Annotated[str, Form()] = "",
 ) -> Response:
     if not title.strip() or channel not in opening.CUSTOMER_CHANNELS:
         return render(
@@ -303,6 +461,8 @@ def report(
             caller=caller or None,
             account=account or None,
         )
+        if pass_on == "yes" and item.owner_person == person:
+            kickoff.pass_on(ctx, item)  # the reporter on duty chose not to keep it
         key = item.key
     return RedirectResponse(f"/incidents/{key}", status_code=303)
 
@@ -321,8 +481,14 @@ def _messages_page(
     error: str = "",
     code: int = 200,
 ) -> Response:
+    everyone = bool(svc.process.roles_of(person) & MESSAGE_READERS)
     with svc.db.read() as session:
-        rows = queries.messages(session, state=state or None, limit=200)
+        rows = queries.messages(
+            session,
+            state=state or None,
+            limit=200,
+            to=None if everyone else destinations_of(svc, person),
+        )
         failed_timers, failed_alerts = queries.set_aside(session)
     template = "_message_rows.html" if request.headers.get("HX-Request") else "messages.html"
     return render(
@@ -331,11 +497,36 @@ def _messages_page(
         person,
         code=code,
         messages=rows,
+        everyone=everyone,
+        mine=destinations_of(svc, person),
         state=state,
         error=error,
         failed_timers=failed_timers,
         failed_alerts=failed_alerts,
     )
+
+
+MESSAGE_READERS = frozenset({"support_manager", "engineering_manager"})  # see every message
+
+
+def destinations_of(svc: Services, person: str) -> list[str]:
+    """Where a person's messages go: the console (their id), email, Slack, PagerDuty."""
+    found = [person]
+    who = svc.process.person(person)
+    if who is not None:
+        found += [who.email, who.slack or "", who.phone or ""]
+        if who.pagerduty_routing_key:
+            found.append(pages.PERSON_PREFIX + who.pagerduty_routing_key)
+    return [d for d in found if d]
+
+
+@router.get("/pages")
+def my_pages(request: Request, svc: ServicesDep, person: Viewer) -> Response:
+    """The person's pages, ringing ones first, each with an Acknowledge button."""
+    with svc.db.read() as session:
+        mine = pages.of_person(session, person)
+    mine.sort(key=lambda v: v.page.state != "paging")
+    return render(request, "my_pages.html", person, mine=mine)
 
 
 @router.post("/messages/{message_id}/retry")
@@ -385,8 +576,16 @@ def add_integration(
 
 @router.post("/integrations/{integration_id}/revoke")
 def revoke_integration(
-    request: Request, svc: ServicesDep, person: Viewer, integration_id: int
+    request: Request,
+    svc: ServicesDep,
+    person: Viewer,
+    integration_id: int,
+    confirm: Annotated[str, Form()] = "",
 ) -> Response:
+    if confirm != "yes":
+        return _integrations_page(
+            request, svc, person, code=422, error="Confirm the revoke: it cannot be undone."
+        )
     try:
         with svc.unit_of_work(person) as ctx:
             check_action(person, ctx.process.roles_of(person), "integration.manage")

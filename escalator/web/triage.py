@@ -15,9 +15,10 @@ from escalator.domain.severity import BUSINESS_IMPACTS, LEVELS, USER_IMPACTS, An
 from escalator.process.core import evidence
 from escalator.process.core.context import Ctx
 from escalator.process.core.records import load
-from escalator.process.triage import assessment, playbooks, related, report
+from escalator.process.triage import assessment, playbooks, related, report, tickets
 from escalator.process.triage import view as triage_view
-from escalator.web.routes import CODES, FAILURES, Viewer, render, time_left
+from escalator.web import desk
+from escalator.web.routes import CODES, FAILURES, Viewer, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,7 +28,8 @@ def _show(
 ) -> Response:
     with svc.db.read() as session:
         view = triage_view.load(session, key)
-    left = time_left(view.due_at, svc.clock.now()) if view.due_at else ""
+    now = svc.clock.now()
+    left = desk.countdown(int((view.due_at - now).total_seconds())) if view.due_at else ""
     return render(
         request,
         "triage.html",
@@ -195,7 +197,7 @@ def assess(
     users_affected: Annotated[str, Form()] = "",
     account_tier: Annotated[str, Form()] = "",
     user_impact: Annotated[str, Form()] = "",
-    business_impact: Annotated[str, Form()] = "none",
+    business_impact: Annotated[str, Form()] = "",
     stakeholder: Annotated[str, Form()] = "",
     stakeholder_priority: Annotated[str, Form()] = "",
 ) -> Response:
@@ -227,3 +229,22 @@ def assess(
         assessment.evaluate(ctx, key, answers)
 
     return _do(request, svc, person, key, step)
+
+
+@router.get("/tickets")
+def ticket_list(request: Request, svc: ServicesDep, person: Viewer) -> Response:
+    """The built-in MCT tracker's tickets."""
+    with svc.db.read() as session:
+        rows = tickets.builtin(session)
+    return render(request, "tickets.html", person, tickets=rows)
+
+
+@router.get("/tickets/{key}")
+def ticket_page(request: Request, svc: ServicesDep, person: Viewer, key: str) -> Response:
+    """One built-in ticket: status, comments and the incidents it belongs to."""
+    try:
+        with svc.db.read() as session:
+            found = tickets.view(session, key)
+    except FAILURES as exc:
+        return render(request, "error.html", person, code=CODES[type(exc)], error=str(exc))
+    return render(request, "ticket.html", person, view=found)

@@ -288,3 +288,41 @@ def test_revoking_a_token_id_no_row_can_have_says_there_is_none(token_id: str) -
     result = runner.invoke(app, ["token", "revoke", token_id])
     assert result.exit_code == 1, result.output
     assert f"no live token with id {token_id}" in result.stderr
+
+
+def test_the_cli_says_what_a_new_user_would_trip_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14, item 11: the intake URL's address, unknown list filters, a copied process
+    file without its playbooks, and a report kept by the triager on duty who took it."""
+    monkeypatch.delenv("ESCALATOR_PUBLIC_URL", raising=False)
+    guessed = runner.invoke(app, ["integration", "add", "generic", "--name", "x"])
+    assert "ESCALATOR_PUBLIC_URL is not set" in guessed.stderr
+    monkeypatch.setenv("ESCALATOR_PUBLIC_URL", "https://escalator.example.com")
+    told = runner.invoke(app, ["integration", "add", "generic", "--name", "y"])
+    assert (
+        told.stdout.strip()
+        .splitlines()[-1]
+        .startswith("https://escalator.example.com/api/v1/intake/generic?token=")
+    )
+    assert "not set" not in told.stderr
+
+    bogus = runner.invoke(app, ["incidents", "list", "--stage", "bogus"])
+    assert bogus.exit_code == 2
+    assert "--stage: no such value 'bogus'; use one of alert, triage, escalate" in bogus.stderr
+    assert runner.invoke(app, ["incidents", "list", "--status", "opened"]).exit_code == 2
+
+    copied = tmp_path / "process.yaml"
+    copied.write_text(default_process_text())
+    check = runner.invoke(app, ["check", str(copied)])
+    assert check.exit_code == 1
+    assert "playbooks.directory: no playbook directory" in check.stderr
+    assert "cp -r" in check.stderr and str(tmp_path / "playbooks") in check.stderr
+
+    for person in ("santhosh", "dinesh"):  # both first tier, both on duty
+        runner.invoke(app, ["report", "--title", f"call from {person}'s customer", "--as", person])
+    listed = json.loads(runner.invoke(app, ["incidents", "list", "--json"]).stdout)
+    assert [(i["key"], i["owner_person"]) for i in listed] == [
+        ("INC-2", "dinesh"),
+        ("INC-1", "santhosh"),
+    ]

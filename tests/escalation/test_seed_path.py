@@ -165,13 +165,18 @@ def test_the_seed_path_pages_each_person_once(
     assert dms(slack) == {"U0MICHAEL": 1, "U0JONATHAN": 1, "U0VIJAY": 1}
     incident = api.get(f"/api/v1/incidents/{key}", headers=dinesh).json()
     assert (incident["owner_role"], incident["owner_person"], incident["status"]) == (
-        "sme",
-        "vijay",
-        "open",
-    )
+        "on_call_engineer",
+        "jonathan",
+        "acknowledged",
+    ), "on call stays in charge; the SME is paged to join"
 
     vijay = auth("vijay")
-    assert api.post(f"/api/v1/incidents/{key}/acknowledge", headers=vijay).status_code == 200
+    joined = api.post(f"/api/v1/incidents/{key}/acknowledge", headers=vijay)
+    assert joined.status_code == 200 and joined.json()["owner_person"] == "jonathan"
+    assert any(
+        e["kind"] == "joined" and e["note"] == "vijay joined as sme"
+        for e in api.get(f"/api/v1/incidents/{key}/timeline", headers=dinesh).json()
+    )
     assert (
         api.post(
             f"/api/v1/incidents/{key}/resolve", json={"note": "rolled back"}, headers=vijay

@@ -83,7 +83,7 @@ def test_bad_entries_are_named_with_file_and_line(tmp_path: Path) -> None:
 def test_a_process_file_naming_a_missing_directory_is_refused(tmp_path: Path) -> None:
     process = (Path(__file__).parents[2] / "escalator/defaults/default-process.yaml").read_text()
     (tmp_path / "p.yaml").write_text(process.replace("directory: playbooks", "directory: nowhere"))
-    with pytest.raises(ProcessFileError, match="no such playbook directory"):
+    with pytest.raises(ProcessFileError, match=r"no playbook directory .*nowhere.*cp -r"):
         load_process(tmp_path / "p.yaml")
 
 

@@ -41,6 +41,7 @@ def list_incidents(
     limit: int = 50,
     offset: int = 0,
     before: int | None = None,
+    search: str = "",
 ) -> Page:
     """Newest first. ``before`` (an incident id) pages by key, which costs the same on the
     last page as on the first; ``offset`` is kept for small lists. The total is counted up to
@@ -52,6 +53,8 @@ def list_incidents(
         query = query.where(Incident.severity == severity)
     if stage:
         query = query.where(Incident.stage == stage)
+    if search:
+        query = query.where(Incident.title.icontains(search, autoescape=True))
     counted = query.with_only_columns(Incident.id).limit(COUNT_UP_TO + 1).subquery()
     total = session.scalar(select(func.count()).select_from(counted)) or 0
     if before is not None:
@@ -96,9 +99,17 @@ def pending_timers(session: Session, incident: Incident) -> list[Timer]:
 
 
 def messages(
-    session: Session, *, channel: str | None = None, state: str | None = None, limit: int = 100
+    session: Session,
+    *,
+    channel: str | None = None,
+    state: str | None = None,
+    limit: int = 100,
+    to: list[str] | None = None,
 ) -> list[OutboxMessage]:
+    """Newest first; ``to``: only those sent to these destinations (a person's own)."""
     query = select(OutboxMessage)
+    if to is not None:
+        query = query.where(OutboxMessage.destination.in_(to))
     if channel:
         query = query.where(OutboxMessage.channel == channel)
     if state:
@@ -198,3 +209,31 @@ def owned_by(session: Session, person: str, *, limit: int = 20) -> list[Incident
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def live_incidents(session: Session, limit: int = 2000) -> list[Incident]:
+    """Incidents not closed, newest first: what the console's queues are cut from (closed
+    ones pile up by the year; live ones are few)."""
+    query = (
+        select(Incident)
+        .where(Incident.status.in_(LIVE_STATUSES))
+        .order_by(Incident.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def timers_of(session: Session, incident_ids: list[int]) -> dict[int, list[Timer]]:
+    """The pending timers of each of these incidents, soonest first."""
+    found: dict[int, list[Timer]] = {i: [] for i in incident_ids}
+    if not incident_ids:
+        return found
+    query = (
+        select(Timer)
+        .where(Timer.incident_id.in_(incident_ids), Timer.state == "pending")
+        .order_by(Timer.due_at)
+    )
+    for timer in session.scalars(query):
+        if timer.incident_id is not None:
+            found[timer.incident_id].append(timer)
+    return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import ACTIVE, Action, IllegalTransition, Status
 from escalator.domain.permissions import check_action
 from escalator.domain.roles import SUPPORT_MANAGER
@@ -18,10 +19,13 @@ from escalator.process import triage
 from escalator.process.core import announce, incidents
 from escalator.process.core.context import SYSTEM, Ctx
 from escalator.process.core.errors import InvalidInput
-from escalator.process.core.records import load, record, state_of
+from escalator.process.core.notify import notify
+from escalator.process.core.records import cancel_timers, load, record, schedule, state_of
 from escalator.process.escalate import paging, resolution
 from escalator.process.escalate.paging import BRING_IN, ON_CALL
-from escalator.store.models import Incident
+from escalator.store.models import Incident, TimelineEvent, Timer
+
+MANAGER_DECISION = "escalate.manager_decision"  # the Support Manager's clock to decide
 
 DECISIONS = {
     "apply_playbook": "apply the playbook",
@@ -83,6 +87,7 @@ def decide(ctx: Ctx, key: str, decision: str, *, note: str = "") -> Incident:
                 f"applies (the playbook outcome is {outcome or 'not recorded'}): record the "
                 "playbook's outcome first",
             )
+    cancel_timers(ctx, incident, (MANAGER_DECISION,))
     event = record(
         ctx,
         incident,
@@ -135,3 +140,46 @@ def escalate(
     ):
         return paging.bring_in(ctx, key, note=note, first=to_role)
     return incidents.escalate(ctx, key, to_role=to_role, to_person=to_person, note=note)
+
+
+def _awaiting_decision(incident: Incident) -> bool:
+    return (
+        Status(incident.status) in ACTIVE
+        and incident.owner_role == SUPPORT_MANAGER
+        and incident.policy is None
+    )
+
+
+def on_handed_over(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
+    """Handed to the Support Manager: their decision clock starts (``clocks.manager_decision``);
+    handed anywhere else, it stops."""
+    cancel_timers(ctx, incident, (MANAGER_DECISION,))
+    if _awaiting_decision(incident):
+        schedule(
+            ctx, incident, MANAGER_DECISION, ctx.now + ctx.process.spec.clocks.manager_decision
+        )
+
+
+def on_decision_due(ctx: Ctx, incident: Incident, timer: Timer) -> None:
+    """No decision in time: record it, and tell the Support Manager (and the chat) again."""
+    if not _awaiting_decision(incident):
+        return
+    limit = format_duration(ctx.process.spec.clocks.manager_decision)
+    event = record(
+        ctx,
+        incident,
+        "decision_overdue",
+        note=f"no escalation decision within {limit}",
+        data={"due_at": timer.due_at.isoformat(), "clock": "manager_decision"},
+    )
+    notify(
+        ctx,
+        incident,
+        people=[incident.owner_person]
+        if incident.owner_person
+        else ctx.process.holders_at(SUPPORT_MANAGER, ctx.now),
+        subject=f"Decision overdue ({limit}): {incident.title}",
+        body="Decide how it escalates: apply the playbook, the Engineering Manager, or on call.",
+        because=event,
+    )
+    announce.changed(ctx, incident, event, f":warning: no escalation decision within {limit}")

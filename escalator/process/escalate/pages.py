@@ -21,7 +21,7 @@ from escalator.process.core import announce, signing
 from escalator.process.core.context import Ctx
 from escalator.process.core.notify import notify
 from escalator.process.core.records import cancel_timers, enqueue, schedule
-from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, Page, TimelineEvent
+from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, Page, TimelineEvent, Timer
 
 PERSON_PREFIX = "person:"  # a PagerDuty destination that is a person's own routing key
 ACK_TIMEOUT = "escalation.ack_timeout"
@@ -195,6 +195,21 @@ def acknowledged(ctx: Ctx, incident: Incident, event: TimelineEvent) -> Page | N
     return ringing[-1] if ringing else None
 
 
+def answered(ctx: Ctx, incident: Incident, page: Page, event: TimelineEvent) -> None:
+    """One page answered by its person (help joining): its ack clock stops, PagerDuty hears."""
+    page.state, page.acked_at, page.acked_by = "acknowledged", ctx.now, ctx.actor
+    service = pagerduty_destination(ctx, incident, page.person or "")
+    if service is not None:
+        _pagerduty(ctx, incident, page, service, "acknowledge", f"ack:{page.id}:{event.ref}")
+    for timer in ctx.session.scalars(
+        select(Timer).where(
+            Timer.incident_id == incident.id, Timer.kind == ACK_TIMEOUT, Timer.state == "pending"
+        )
+    ):
+        if timer.payload.get("page") == page.id:
+            timer.state, timer.fired_at = "cancelled", ctx.now
+
+
 def closed(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
     """The incident was resolved: ringing pages are cancelled, every page's PagerDuty event
     resolved."""
@@ -272,3 +287,23 @@ def ringing_for(session: Session, person: str, *, limit: int = 20) -> list[tuple
         .limit(limit)
     )
     return [(page, incident) for page, incident in session.execute(query)]
+
+
+def ringing(session: Session) -> dict[int, set[str]]:
+    """Who each incident's pages are ringing now (incident id -> people): the console's
+    "Mine" queue counts an incident that pages you as yours."""
+    found: dict[int, set[str]] = {}
+    for incident_id, person in session.execute(
+        select(Page.incident_id, Page.person).where(Page.state == "paging")
+    ):
+        if person:
+            found.setdefault(incident_id, set()).add(person)
+    return found
+
+
+def of_person(session: Session, person: str, limit: int = 50) -> list[PageView]:
+    """A person's pages, newest first: the console's "My pages"."""
+    rows = session.scalars(
+        select(Page).where(Page.person == person).order_by(Page.id.desc()).limit(limit)
+    )
+    return page_views(session, list(rows))

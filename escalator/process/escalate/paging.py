@@ -4,9 +4,11 @@ at that moment; a step with nobody to page is skipped at once and says so."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import ACTIVE, Status
@@ -63,7 +65,11 @@ def page_from(
             f"paging {person} as {target} (step {index + 1} of {len(steps)}); "
             f"acknowledge within {format_duration(ack_within)}"
         )
-        event = incidents.hand_over(ctx, incident, role, person, note)
+        if chain == BRING_IN:  # help joins as a responder; on call stays in charge
+            event = record(ctx, incident, "paging", note=note, data={"role": role})
+            announce.changed(ctx, incident, event, f"{ctx.actor}: {note}")
+        else:
+            event = incidents.hand_over(ctx, incident, role, person, note)
         return pages.open_page(
             ctx,
             incident,
@@ -194,3 +200,76 @@ def on_acknowledged(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
     if page is not None and page.chain == ON_CALL and incident.policy:
         after = timedelta(seconds=int(incident.policy["bring_in_after_seconds"]))
         schedule(ctx, incident, pages.BRING_IN, ctx.now + after, {"page": page.id})
+
+
+def acknowledge(ctx: Ctx, key: str, *, note: str = "") -> Incident:
+    """Acknowledge as the faces mean it: an open incident is acknowledged (its owner takes
+    it); an acknowledged one that is paging you for help (the SME, the Engineering Manager)
+    takes you on as a responder, and on call stays in charge."""
+    incident = load(ctx, key)
+    if incident.status == Status.ACKNOWLEDGED:
+        ringing = [
+            p
+            for p in pages.of(ctx, incident)
+            if p.state == "paging" and p.person == ctx.actor and p.chain == BRING_IN
+        ]
+        if ringing:
+            join(ctx, incident, ringing[-1], note)
+            return incident
+    return incidents.acknowledge(ctx, key, note=note)
+
+
+def join(ctx: Ctx, incident: Incident, page: Page, note: str = "") -> None:
+    """``page``'s person answers it and joins the incident as a responder."""
+    role = page.target.partition(".")[0]
+    event = record(
+        ctx,
+        incident,
+        "joined",
+        note=f"{ctx.actor} joined as {role}" + (f" — {note}" if note else ""),
+        data={"role": role, "page": page.id},
+    )
+    pages.answered(ctx, incident, page, event)
+    announce.changed(ctx, incident, event, f"{ctx.actor} joined as {role}")
+    if incident.owner_person and incident.owner_person != ctx.actor:
+        notify(
+            ctx,
+            incident,
+            people=[incident.owner_person],
+            subject=f"{ctx.actor} joined as {role}: {incident.title}",
+            body=note,
+            because=event,
+        )
+
+
+@dataclass(frozen=True)
+class Responder:
+    person: str
+    role: str
+    joined_at: datetime | None
+    in_charge: bool
+
+
+def responders(session: Session, incident: Incident) -> list[Responder]:
+    """Who works on the incident: its owner (in charge), then everyone who answered a page
+    for help, each with the role they came as and when they joined."""
+    found: list[Responder] = []
+    if incident.owner_person:
+        found.append(
+            Responder(
+                incident.owner_person,
+                incident.owner_role or "",
+                incident.acknowledged_at,
+                True,
+            )
+        )
+    answered = session.scalars(
+        select(Page)
+        .where(Page.incident_id == incident.id, Page.state == "acknowledged")
+        .order_by(Page.acked_at, Page.id)
+    )
+    for page in answered:
+        who = page.acked_by or page.person
+        if who and all(r.person != who for r in found):
+            found.append(Responder(who, page.target.partition(".")[0], page.acked_at, False))
+    return found

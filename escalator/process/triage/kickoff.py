@@ -32,19 +32,35 @@ def start(ctx: Ctx, incident: Incident, opened: TimelineEvent, *, url: str = "")
     schedule(ctx, incident, DEADLINE, incident.triage_due_at)
     if clocks.triage_warning < clocks.triage:
         schedule(ctx, incident, WARNING, incident.triage_due_at - clocks.triage_warning)
-    incident.owner_person = _least_busy(ctx, ctx.process.holders_at(FIRST_TIER, ctx.now))
+    on_duty = ctx.process.holders_at(FIRST_TIER, ctx.now)
+    # whoever took the report and is on duty keeps it; otherwise the least busy on duty
+    keeps = ctx.actor in on_duty
+    incident.owner_person = ctx.actor if keeps else _least_busy(ctx, on_duty)
     if incident.owner_person:
         record(
             ctx,
             incident,
             "assigned",
-            note=f"triager on duty: {incident.owner_person}",
+            note=("reported by the " if keeps else "")
+            + f"triager on duty: {incident.owner_person}",
             data={"to": incident.owner_person},
         )
     report.prefill(ctx, incident)
     tickets.open_ticket(ctx, incident, opened, url=url)
     related.index(ctx, incident, kind="incident", ref=incident.key, title=incident.title)
     playbooks.attach_matching(ctx, incident)
+
+
+def pass_on(ctx: Ctx, incident: Incident) -> None:
+    """The reporter on duty chose not to keep it: the least busy other triager on duty takes
+    it (nobody else on duty: the reporter keeps it, and the timeline says so)."""
+    others = [p for p in ctx.process.holders_at(FIRST_TIER, ctx.now) if p != ctx.actor]
+    to = _least_busy(ctx, others)
+    if to is None:
+        record(ctx, incident, "assigned", note=f"nobody else on duty: {ctx.actor} keeps it")
+        return
+    incident.owner_person = to
+    record(ctx, incident, "assigned", note=f"passed on by {ctx.actor}: {to}", data={"to": to})
 
 
 def _least_busy(ctx: Ctx, people: list[str]) -> str | None:

@@ -14,7 +14,7 @@ from escalator.process.core.context import Ctx
 from escalator.process.core.errors import InvalidInput
 from escalator.process.core.records import load, record, schedule_once
 from escalator.store import search
-from escalator.store.models import Incident, IncidentLink, KnownBug, Timer
+from escalator.store.models import Incident, IncidentLink, KnownBug, Ticket, Timer
 
 KINDS = ("incident", "ticket", "bug")
 REFRESH_TERMS = "search.refresh_terms"  # PostgreSQL: recount the words related search weighs
@@ -53,10 +53,16 @@ def find(session: Session, incident: Incident, *, limit: int = 10) -> list[Relat
     account = str(incident.details.get("account", ""))
     group = str(incident.details.get("group", ""))
     found: dict[tuple[str, str], tuple[float, list[str], str]] = {}
+    # never the incident itself, nor its own ticket
+    own = {("incident", incident.key)} | {
+        ("ticket", key)
+        for key in session.scalars(select(Ticket.key).where(Ticket.incident_id == incident.id))
+        if key
+    }
     for hit in search.by_text(session, words, limit=limit * 3) + search.by_fields(
         session, service=service, account=account, group_key=group, limit=limit * 3
     ):
-        if hit.kind == "incident" and hit.ref == incident.key:
+        if (hit.kind, hit.ref) in own:
             continue
         score, reasons, title = found.get((hit.kind, hit.ref), (0.0, [], hit.title))
         if hit.rank >= 0:

@@ -9,14 +9,17 @@ ticket; triage goes on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from escalator.process.core.context import Ctx
+from escalator.process.core.errors import NotFound
 from escalator.process.core.records import enqueue
 from escalator.process.triage import related
-from escalator.store.models import Incident, Ticket, TicketComment, TimelineEvent
+from escalator.store.models import Incident, IncidentLink, Ticket, TicketComment, TimelineEvent
 
 JIRA = "jira"
 CREATED = "ticket.created"  # delivery receipt of a JIRA create
@@ -132,3 +135,40 @@ def on_resolved(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
 def on_customer_updated(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
     """An update reached a customer: the ticket keeps what they were told."""
     comment(ctx, incident, event, f"Customer update. {event.note}".strip())
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A built-in ticket's page: the ticket, its comments, and the incidents it belongs to
+    (its own, then any that linked it as related)."""
+
+    ticket: Ticket
+    comments: list[TicketComment]
+    incidents: list[Incident]
+
+
+def builtin(session: Session, limit: int = 200) -> list[Ticket]:
+    """The built-in tracker's tickets, newest first."""
+    query = select(Ticket).where(Ticket.tracker == "builtin").order_by(Ticket.id.desc())
+    return list(session.scalars(query.limit(limit)))
+
+
+def view(session: Session, key: str) -> TicketView:
+    ticket = session.scalars(
+        select(Ticket).where(Ticket.tracker == "builtin", Ticket.key == key)
+    ).first()
+    if ticket is None:
+        raise NotFound(f"no ticket {key} in the built-in tracker")
+    comments = session.scalars(
+        select(TicketComment).where(TicketComment.ticket_id == ticket.id).order_by(TicketComment.id)
+    )
+    linked = select(IncidentLink.incident_id).where(
+        IncidentLink.kind == "ticket", IncidentLink.ref == key
+    )
+    found = session.scalars(
+        select(Incident)
+        .where((Incident.id == ticket.incident_id) | Incident.id.in_(linked))
+        .order_by(Incident.id)
+    )
+    own = sorted(found, key=lambda i: i.id != ticket.incident_id)
+    return TicketView(ticket, list(comments), own)
