@@ -21,6 +21,7 @@ from escalator.api import (
     oncall,
     postmortem,
     problems,
+    remediate,
     sessions,
     triage,
 )
@@ -127,6 +128,7 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(sessions.router)
     app.include_router(postmortem.router)
+    app.include_router(remediate.router)
     app.include_router(web_triage.router)
     app.include_router(web_oncall.router)
     app.include_router(web_communicate.router)

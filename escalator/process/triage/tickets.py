@@ -132,3 +132,8 @@ def on_resolved(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
 def on_customer_updated(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
     """An update reached a customer: the ticket keeps what they were told."""
     comment(ctx, incident, event, f"Customer update. {event.note}".strip())
+
+
+def on_council_decided(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
+    """The Engineering Council decided, or its decision acted: the ticket keeps it."""
+    comment(ctx, incident, event, f"Engineering Council: {event.note}".strip())
