@@ -325,3 +325,47 @@ def test_the_next_working_day_ends_on_a_weekday_after_today(now: object) -> None
     assert local.weekday() < 5 and (local.hour, local.minute) == (17, 0)
     assert local.date() > now.astimezone(local.tzinfo).date()  # type: ignore[attr-defined]
     assert (local.date() - now.astimezone(local.tzinfo).date()).days <= 3  # type: ignore[attr-defined]
+
+
+def test_the_council_clock_breaches_and_an_unanswered_question_goes_to_the_manager(
+    council_svc: Services, clock: FakeClock
+) -> None:
+    key = brought(council_svc)  # not triaged: the low-severity council clock, 1d
+    worker = council_svc.worker()
+    clock.advance(timedelta(days=1))
+    worker.run_once()
+    for manager in ("raja", "dinesh"):
+        assert any("Council decision overdue" in s for s in console_subjects(council_svc, manager))
+    with council_svc.unit_of_work("vijay") as ctx:
+        from escalator.process.remediate import decisions
+
+        decisions.decide(
+            ctx,
+            key,
+            "gather_info",
+            reasons="need logs",
+            params={"ask": "michael", "question": "Logs from 08:30?", "due": "1h"},
+        )
+    assert any("The council asks" in s for s in console_subjects(council_svc, "michael"))
+    clock.advance(timedelta(hours=1))
+    worker.run_once()
+    assert any("Unanswered council question" in s for s in console_subjects(council_svc, "raja"))
+    # handed on from the council, it leaves the queue
+    with council_svc.unit_of_work("raja") as ctx:
+        from escalator.process.core import incidents
+
+        incidents.escalate(ctx, key, to_role="sme", note="Jonathan takes it")
+    with council_svc.db.read() as session:
+        assert council.queue(session) == []
+
+
+def test_a_bad_council_section_is_reported_with_its_line(tmp_path: Path) -> None:
+    from escalator.config.process_loader import ProcessFileError, load_process
+
+    text = (Path(__file__).parents[2] / "escalator/defaults/default-process.yaml").read_text()
+    line = text.splitlines().index("  members: [jonathan, raja, vijay, michael]") + 1
+    bad = tmp_path / "process.yaml"
+    bad.write_text(text.replace("members: [jonathan, raja, vijay, michael]", "members: [bob]"))
+    with pytest.raises(ProcessFileError) as raised:
+        load_process(bad)
+    assert f"{bad}:{line}" in str(raised.value) and "'bob' is not a person" in str(raised.value)

@@ -61,10 +61,14 @@ def _high(ctx: Ctx, incident: Incident) -> bool:
 
 
 def on_handed_over(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
-    """The incident reached the council: open its case, tell every member, start the clock."""
-    if incident.owner_role != ENGINEERING_COUNCIL:
-        return
+    """The incident reached the council: open its case, tell every member, start the clock.
+    Handed on from the council to someone else: its case leaves the queue."""
     case = case_of(ctx, incident)
+    if incident.owner_role != ENGINEERING_COUNCIL:
+        if case is not None and case.state == WAITING:
+            case.state, case.updated_at = CLOSED, ctx.now
+            cancel_timers(ctx, incident, TIMERS)
+        return
     if case is None:
         case = CouncilCase(incident_id=incident.id, brought_at=ctx.now, round=0, updated_at=ctx.now)
         ctx.session.add(case)
