@@ -384,6 +384,7 @@ def approve(ctx: Ctx, key: str, decision_id: int, *, note: str = "") -> CouncilD
     )
     event = record(ctx, incident, "council_approval", note=text, data={"decision": row.id})
     announce.changed(ctx, incident, event, f":ballot_box_with_check: {announce.mrkdwn(text)}")
+    events.publish(ctx, events.COUNCIL_DECIDED, incident, event)
     if not missing:
         row.state = OPEN
         _act(ctx, incident, row)
