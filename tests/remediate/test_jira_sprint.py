@@ -25,6 +25,7 @@ def jira() -> Iterator[FakeJira]:
     fake = FakeJira()
     fake.add_sprint(37, "Sprint 47", "closed", "2026-10-30T17:00:00.000Z")
     fake.add_sprint(72, "Sprint 49", "future", "2026-11-27T17:00:00.000Z")
+    fake.add_sprint(73, "Sprint 50", "future")  # not planned yet: no dates
     yield fake
     fake.close()
 
@@ -61,6 +62,8 @@ def test_a_sprint_allocation_files_links_and_moves_the_engineering_ticket(
     )
     closed = api.post(url, json={**decision, "sprint": "Sprint 47"}, headers=auth("raja"))
     assert closed.status_code == 422 and "is closed" in closed.json()["detail"]
+    undated = api.post(url, json={**decision, "sprint": "Sprint 50"}, headers=auth("raja"))
+    assert undated.status_code == 422 and "no end date" in undated.json()["detail"]
     with svc.db.read() as session:
         assert session.query(CouncilDecision).count() == 0
 

@@ -142,7 +142,11 @@ def _params(
             due = _sprint_end(end) if end else None
             if due is None:
                 ends = _text(params, "sprint_ends", 40, required=False)
-                due = _sprint_end(ends) if ends else None
+                if not ends:
+                    raise InvalidInput(
+                        "sprint_ends", f"sprint {name!r} has no end date in JIRA: give its end"
+                    )
+                due = _sprint_end(ends)
             out = {"sprint": name, "sprint_id": sprint["id"], "engineers": engineers}
             return {**out, "project": project, "tracker": "jira"}, due
         ends = _text(params, "sprint_ends", 40)
