@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from escalator.api.deps import Look, Work
 from escalator.api.incidents import ERRORS
-from escalator.api.schemas import EventOut
+from escalator.api.schemas import EventOut, Id
 from escalator.domain.postmortem import KINDS, STATES, parse_due
 from escalator.domain.weekly import WeekError, parse_week, week_at
 from escalator.process.core.context import Ctx
@@ -303,12 +303,12 @@ def list_items(
 
 
 @router.get("/action-items/{item_id}", response_model=ItemOut, responses=ERRORS)
-def get_item(item_id: int, ctx: Look) -> ItemOut:
+def get_item(item_id: Id, ctx: Look) -> ItemOut:
     return _item(ctx, item_id)
 
 
 @router.patch("/action-items/{item_id}", response_model=ItemOut, responses=ERRORS)
-def change_item(item_id: int, body: ItemPatch, work: Work) -> ItemOut:
+def change_item(item_id: Id, body: ItemPatch, work: Work) -> ItemOut:
     """Done, won't do (with the reason) or open again; a new owner, due date or ticket."""
     with work() as ctx:
         if body.owner or body.due or body.jira is not None:
@@ -326,14 +326,14 @@ def change_item(item_id: int, body: ItemPatch, work: Work) -> ItemOut:
 
 
 @router.put("/action-items/{item_id}/draft", response_model=ItemOut, responses=ERRORS)
-def write_draft(item_id: int, body: DraftIn, work: Work) -> ItemOut:
+def write_draft(item_id: Id, body: DraftIn, work: Work) -> ItemOut:
     with work() as ctx:
         drafts.update(ctx, item_id, **body.model_dump())
         return _item(ctx, item_id)
 
 
 @router.post("/action-items/{item_id}/draft/publish", response_model=ItemOut, responses=ERRORS)
-def publish_draft(item_id: int, work: Work) -> ItemOut:
+def publish_draft(item_id: Id, work: Work) -> ItemOut:
     """Check the entry with the playbook loader and write it into the playbooks directory."""
     with work() as ctx:
         drafts.publish(ctx, item_id)
