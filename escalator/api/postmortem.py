@@ -383,7 +383,7 @@ def latestreview_out(ctx: Look) -> ReviewOut:
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewOut, responses=ERRORS)
-def getreview_out(review_id: int, ctx: Look) -> ReviewOut:
+def getreview_out(review_id: Id, ctx: Look) -> ReviewOut:
     return review_out(ctx, reviews.get(ctx, review_id))
 
 
