@@ -5,7 +5,7 @@ to no service in particular) in the process file's window before it opened, newe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -130,6 +130,3 @@ def flag_suggestions(items: list[Before]) -> list[dict[str, Any]]:
 def release_suggestions(items: list[Before]) -> list[str]:
     return [i.change.summary for i in items if i.change.source in ("pagerduty", "manual")][:10]
 
-
-def during(session: Session, start: datetime, end: datetime) -> list[Change]:
-    return list(session.scalars(select(Change).where(Change.at >= start, Change.at < end)))
