@@ -129,4 +129,3 @@ def flag_suggestions(items: list[Before]) -> list[dict[str, Any]]:
 
 def release_suggestions(items: list[Before]) -> list[str]:
     return [i.change.summary for i in items if i.change.source in ("pagerduty", "manual")][:10]
-
