@@ -32,9 +32,13 @@ test: lint
 # e.g. make bench BENCH_POSTGRES=postgresql+psycopg://postgres@127.0.0.1:5432/test
 BENCH_POSTGRES ?=
 
+# The five measures of the benchmarks section: intake (against Alertmanager), escalations
+# falling due together and timers in steady state, related search, and what a year stores.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/escalation.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
+	$(BIN)/python bench/search.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
+	$(BIN)/python bench/scale.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

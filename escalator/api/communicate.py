@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from escalator.api.deps import Person, ReadSession, ServicesDep, Work
 from escalator.api.incidents import ERRORS
+from escalator.api.schemas import Body
 from escalator.process.communicate import closing, contacts, updates, view
 
 if TYPE_CHECKING:  # the faces read rows through the use cases
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # the faces read rows through the use cases
 router = APIRouter(prefix="/api/v1", tags=["communicate"])
 
 
-class ContactIn(BaseModel):
+class ContactIn(Body):
     """Someone to keep updated: an email address (a new thread) or a phone number."""
 
     model_config = ConfigDict(extra="forbid")
@@ -28,7 +29,7 @@ class ContactIn(BaseModel):
     phone: str | None = Field(default=None, max_length=60)
 
 
-class UpdateIn(BaseModel):
+class UpdateIn(Body):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=20000, description="What the customer reads")
     next: str | None = Field(
@@ -42,7 +43,7 @@ class UpdateIn(BaseModel):
     )
 
 
-class WaiveIn(BaseModel):
+class WaiveIn(Body):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=2000)
 

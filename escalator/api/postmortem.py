@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from escalator.api.deps import Look, Work
 from escalator.api.incidents import ERRORS
-from escalator.api.schemas import EventOut, Id
+from escalator.api.schemas import Body, EventOut, Id
 from escalator.domain.postmortem import KINDS, STATES, parse_due
 from escalator.domain.weekly import WeekError, parse_week, week_at
 from escalator.process.core.context import Ctx
@@ -35,7 +35,7 @@ FORMATS = {
 }
 
 
-class PostmortemIn(BaseModel):
+class PostmortemIn(Body):
     """Fields left out stay as they are."""
 
     model_config = ConfigDict(extra="forbid")
@@ -52,12 +52,12 @@ class PostmortemIn(BaseModel):
     went_badly: str | None = Field(default=None, max_length=20000)
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(Body):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(max_length=5000)
 
 
-class DraftIn(BaseModel):
+class DraftIn(Body):
     model_config = ConfigDict(extra="forbid")
     entry_id: str | None = Field(default=None, max_length=100)
     title: str | None = Field(default=None, max_length=500)
@@ -79,7 +79,7 @@ class DraftOut(BaseModel):
     markdown: str
 
 
-class ItemIn(BaseModel):
+class ItemIn(Body):
     model_config = ConfigDict(extra="forbid")
     kind: str = Field(description=" | ".join(KINDS))
     title: str = Field(max_length=500)
@@ -98,7 +98,7 @@ class ItemIn(BaseModel):
     )
 
 
-class ItemPatch(BaseModel):
+class ItemPatch(Body):
     model_config = ConfigDict(extra="forbid")
     state: str | None = Field(default=None, description=" | ".join(STATES))
     reason: str = Field(default="", max_length=5000, description="Why it won't be done")
