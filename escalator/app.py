@@ -59,7 +59,7 @@ class Services:
         )
         return Links(public_url=self.settings.public_url, key=key)
 
-    def _ctx(self, session: Session, actor: str, links: Links) -> Ctx:
+    def _ctx(self, session: Session, actor: str, links: Links, via: str = "") -> Ctx:
         return Ctx(
             session=session,
             process=self.process,
@@ -67,14 +67,16 @@ class Services:
             actor=actor,
             channels=self.channels,
             links=links,
+            via=via,
         )
 
     @contextmanager
-    def unit_of_work(self, actor: str) -> Iterator[Ctx]:
-        """One transaction in which ``actor`` changes things; commits when the block ends."""
+    def unit_of_work(self, actor: str, *, via: str = "") -> Iterator[Ctx]:
+        """One transaction in which ``actor`` changes things; commits when the block ends.
+        ``via``: the face acted through, when not the API or console (``"slack"``)."""
         links = self.links  # made (and maybe stored) before this transaction opens
         with self.db.write() as session:
-            yield self._ctx(session, actor, links)
+            yield self._ctx(session, actor, links, via)
             self.db.made_work(session)
         self.db.woke()
 

@@ -23,6 +23,7 @@ from escalator.api import (
     problems,
     remediate,
     sessions,
+    slack,
     triage,
 )
 from escalator.api.flood import FloodGate
@@ -34,6 +35,7 @@ from escalator.engine.worker import Worker
 from escalator.integrations.inbound.email import InboundEmail
 from escalator.integrations.inbound.smtp_listener import SmtpListener
 from escalator.process.alert import customer
+from escalator.slack import socket as socket_mode
 from escalator.web import communicate as web_communicate
 from escalator.web import oncall as web_oncall
 from escalator.web import postmortem as web_postmortem
@@ -87,6 +89,9 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
         smtp = email_receiver(svc) if svc.settings.inbound_smtp_port else None
         if smtp:
             smtp.start()
+        slack_socket = None
+        if svc.settings.slack_app_token is not None:  # Slack's requests over Socket Mode
+            slack_socket = socket_mode.start(svc, stop)
         if with_worker:
             thread = threading.Thread(
                 target=supervise,
@@ -102,6 +107,8 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
             svc.db.work.set()  # an idle worker wakes to stop
             if thread is not None:
                 thread.join(timeout=10)
+            if slack_socket is not None:
+                slack_socket.join(timeout=10)
             if smtp:
                 smtp.stop()
             app.state.intake.close()
@@ -130,6 +137,7 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(postmortem.router)
     app.include_router(remediate.router)
+    app.include_router(slack.router)
     app.include_router(web_triage.router)
     app.include_router(web_oncall.router)
     app.include_router(web_communicate.router)

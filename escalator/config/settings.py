@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     # outgoing channels; each is off until configured
     slack_bot_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        description="Verifies Slack's requests (buttons, modals, /escalator) to /api/v1/slack/…",
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        description="An app-level token (xapp-…) for Socket Mode: `escalator slack socket`.",
+    )
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     pagerduty_routing_key: SecretStr | None = Field(
         default=None, description="Used for services without their own key in the process file."

@@ -60,6 +60,8 @@ def summary_text(incident: Incident) -> str:
         and incident.status in ("open", "acknowledged")
     ):
         clock = f" · :stopwatch: triage due {incident.triage_due_at:%H:%M} UTC"
+    elif incident.resolution_due_at and incident.status in ("open", "acknowledged"):
+        clock = f" · :stopwatch: resolve by {incident.resolution_due_at:%Y-%m-%d %H:%M} UTC"
     return (
         f"{_ICON.get(incident.status, '')} *{incident.key}* {mrkdwn(incident.title)}\n"
         f"Status: *{incident.status}* · Stage: {incident.stage} · "
@@ -97,6 +99,70 @@ def _facts(incident: Incident) -> list[str]:
     return lines
 
 
+# the root message's buttons: action ids the Slack face (escalator/slack) answers; the value
+# is always the incident's key
+ACKNOWLEDGE = "esc.acknowledge"
+CLAIM = "esc.claim"
+TRIAGE = "esc.triage"
+DECIDE = "esc.decide"
+BRING_IN = "esc.bring_in"
+UPDATE = "esc.update"
+RESOLVE = "esc.resolve"
+PAGE_BLOCK = "esc-page:"  # a page DM's actions: answered, the DM says so instead
+DECISIONS = {  # the Support Manager's choices (ESCALATE's escalation.DECISIONS, as labels)
+    "apply_playbook": "Apply the playbook",
+    "no_playbook": "No playbook applies",
+    "engineering_manager": "Engineering Manager (low severity)",
+    "on_call": "On call (high severity)",
+}
+
+
+def _button(text: str, action_id: str, key: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": key,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def buttons(incident: Incident) -> list[dict[str, Any]]:
+    """The actions the incident's state allows, as the console offers them: acknowledge while
+    open, triage until the severity is known, the Support Manager's decision while it owns
+    it, bringing in help once on call is involved, customer updates, resolve."""
+    key, status = incident.key, incident.status
+    active = status in (Status.OPEN, Status.ACKNOWLEDGED)
+    chosen: list[dict[str, Any]] = []
+    if status == Status.OPEN:
+        chosen.append(_button("Acknowledge", ACKNOWLEDGE, key, "primary"))
+    if active and incident.owner_role in ("first_tier", "second_tier") and not incident.severity:
+        chosen.append(_button("Claim triage", CLAIM, key))
+    if active and incident.stage in ("alert", "triage", "escalate"):
+        chosen.append(_button("Open triage", TRIAGE, key))
+    if active and incident.owner_role == "support_manager":
+        chosen.append(
+            {
+                "type": "static_select",
+                "action_id": DECIDE,
+                "placeholder": {"type": "plain_text", "text": "Decide…"},
+                "options": [
+                    {"text": {"type": "plain_text", "text": label}, "value": f"{key} {value}"}
+                    for value, label in DECISIONS.items()
+                ],
+            }
+        )
+    if active and incident.policy is not None:
+        chosen.append(_button("Bring in SME", BRING_IN, key))
+    if status != Status.CLOSED:
+        chosen.append(_button("Post update", UPDATE, key))
+    if active:
+        chosen.append(_button("Resolve", RESOLVE, key, "danger"))
+    return chosen
+
+
 def _blocks(incident: Incident, *, with_facts: bool) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": summary_text(incident)}}
@@ -108,6 +174,9 @@ def _blocks(incident: Incident, *, with_facts: bool) -> list[dict[str, Any]]:
                 "text": {"type": "mrkdwn", "text": "\n".join(_facts(incident))[:2900]},
             }
         )
+    actions = buttons(incident)
+    if actions:
+        blocks.append({"type": "actions", "block_id": f"esc:{incident.key}", "elements": actions})
     return blocks
 
 
@@ -121,11 +190,23 @@ def direct_message(
     key: str,
     body: str = "",
     rank: int = 1,
+    acknowledge: bool = False,
 ) -> bool:
-    """A Slack DM to ``person``, if Slack is on and they have a Slack id; whether one went."""
+    """A Slack DM to ``person``, if Slack is on and they have a Slack id; whether one went.
+    ``acknowledge``: with an Acknowledge button for the incident (a page)."""
     contact = ctx.process.person(person)
     if not (ctx.channels.slack and contact is not None and contact.slack):
         return False
+    payload: dict[str, Any] = {"op": "root", "text": text}
+    if acknowledge and incident is not None:
+        payload["blocks"] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {
+                "type": "actions",
+                "block_id": f"{PAGE_BLOCK}{incident.key}",
+                "elements": [_button("Acknowledge", ACKNOWLEDGE, incident.key, "primary")],
+            },
+        ]
     enqueue(
         ctx,
         incident=incident,
@@ -134,7 +215,7 @@ def direct_message(
         subject=subject,
         body=body,
         idempotency_key=key,
-        payload={"op": "root", "text": text},
+        payload=payload,
         rank=rank,
     )
     return True
@@ -186,6 +267,8 @@ def changed(ctx: Ctx, incident: Incident, event: TimelineEvent, line: str) -> No
     if ctx.channels.slack:
         destination = slack_channel(ctx, incident)
         _update_root(ctx, incident, event, destination)
+        if ctx.via == "slack":
+            line += " (via Slack)"
         enqueue(
             ctx,
             incident=incident,

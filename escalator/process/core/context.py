@@ -47,6 +47,7 @@ class Ctx:
     actor: str
     channels: Channels = field(default_factory=Channels)
     links: Links = field(default_factory=Links)
+    via: str = ""  # the face the person acted through when not the API or console ("slack")
 
     @property
     def is_postgres(self) -> bool:

@@ -187,3 +187,14 @@ def next_due(session: Session) -> tuple[datetime | None, ...]:
         ),
         session.scalar(select(func.min(Alert.retry_at)).where(Alert.pending == true())),
     )
+
+
+def owned_by(session: Session, person: str, *, limit: int = 20) -> list[Incident]:
+    """The person's open and acknowledged incidents, oldest first (Slack's ``/escalator mine``)."""
+    query = (
+        select(Incident)
+        .where(Incident.owner_person == person, Incident.status.in_(("open", "acknowledged")))
+        .order_by(Incident.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -64,10 +64,17 @@ def record(
         before=change.before if change else None,
         after=change.after if change else None,
         note=note,
-        data=data or {},
+        data=_via(ctx, data or {}, actor),
     )
     ctx.session.add(event)  # flushed with the next query or the commit, with its neighbours
     return event
+
+
+def _via(ctx: Ctx, data: dict[str, Any], actor: str | None) -> dict[str, Any]:
+    """What the person did through a face other than the API or console (Slack) says so."""
+    if ctx.via and (actor is None or actor == ctx.actor) and "via" not in data:
+        return {**data, "via": ctx.via}
+    return data
 
 
 def stored_id(ctx: Ctx, event: TimelineEvent) -> int:

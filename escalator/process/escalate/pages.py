@@ -123,6 +123,7 @@ def _deliver(
         subject=subject,
         key=f"slack:page:{page.id}",
         rank=PAGE_RANK,
+        acknowledge=True,
     )
     reached = service is not None or dm
     notify(
@@ -259,3 +260,15 @@ def page_problems(session: Session, limit: int = 50) -> list[PageView]:
     """Recent pages that were late, skipped, not acknowledged in time, or not delivered."""
     recent = list(session.scalars(select(Page).order_by(Page.id.desc()).limit(500)))
     return [v for v in page_views(session, recent) if v.problem][:limit]
+
+
+def ringing_for(session: Session, person: str, *, limit: int = 20) -> list[tuple[Page, Incident]]:
+    """Pages to ``person`` still waiting for an acknowledgement, with their incidents."""
+    query = (
+        select(Page, Incident)
+        .join(Incident, Incident.id == Page.incident_id)
+        .where(Page.person == person, Page.state == "paging")
+        .order_by(Page.id)
+        .limit(limit)
+    )
+    return [(page, incident) for page, incident in session.execute(query)]

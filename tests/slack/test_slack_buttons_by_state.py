@@ -1,0 +1,53 @@
+"""The root message's buttons follow the incident's state, as the console's do."""
+
+from __future__ import annotations
+
+import pytest
+
+from escalator.process.core import announce as a
+from escalator.store.models import Incident
+
+
+def incident(**state: object) -> Incident:
+    base: dict[str, object] = {
+        "id": 7,
+        "status": "open",
+        "stage": "alert",
+        "owner_role": "first_tier",
+        "severity": None,
+        "policy": None,
+    }
+    return Incident(**{**base, **state})
+
+
+@pytest.mark.parametrize(
+    ("state", "shown"),
+    [
+        ({}, [a.ACKNOWLEDGE, a.CLAIM, a.TRIAGE, a.UPDATE, a.RESOLVE]),
+        ({"status": "acknowledged", "stage": "triage"}, [a.CLAIM, a.TRIAGE, a.UPDATE, a.RESOLVE]),
+        (
+            {"stage": "escalate", "owner_role": "support_manager", "severity": "SEV1"},
+            [a.ACKNOWLEDGE, a.TRIAGE, a.DECIDE, a.UPDATE, a.RESOLVE],
+        ),
+        (
+            {
+                "status": "acknowledged",
+                "stage": "escalate",
+                "owner_role": "on_call_engineer",
+                "severity": "SEV1",
+                "policy": {"chains": {}},
+            },
+            [a.TRIAGE, a.BRING_IN, a.UPDATE, a.RESOLVE],
+        ),
+        ({"status": "resolved", "stage": "postmortem", "severity": "SEV2"}, [a.UPDATE]),
+        ({"status": "closed", "stage": "postmortem"}, []),
+    ],
+)
+def test_buttons_by_state(state: dict[str, object], shown: list[str]) -> None:
+    buttons = a.buttons(incident(**state))
+    assert [b["action_id"] for b in buttons] == shown
+    for button in buttons:
+        if button["type"] == "button":
+            assert button["value"] == "INC-7"
+        else:
+            assert [o["value"] for o in button["options"]] == [f"INC-7 {d}" for d in a.DECISIONS]
