@@ -26,8 +26,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# the suite in two processes (pytest-xdist), one per core of the machine it was sized for
+TEST_WORKERS ?= 2
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # e.g. make bench BENCH_POSTGRES=postgresql+psycopg://postgres@127.0.0.1:5432/test
 BENCH_POSTGRES ?=

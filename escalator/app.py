@@ -22,8 +22,11 @@ from escalator.integrations.outbound.discourse import DiscourseSender
 from escalator.integrations.outbound.http_get import HttpGetSender
 from escalator.integrations.outbound.jira import JiraSender
 from escalator.integrations.outbound.pagerduty import PagerDutySender
+from escalator.integrations.outbound.remote import Remote
+from escalator.integrations.outbound.rollback_webhook import RollbackWebhookSender
 from escalator.integrations.outbound.slack import SlackSender
 from escalator.integrations.outbound.smtp import SmtpSender
+from escalator.integrations.outbound.unleash import Unleash, UnleashSender
 from escalator.process.alert.subscriptions import SNS_CONFIRM
 from escalator.process.communicate.updates import CUSTOMER_EMAIL, DISCOURSE
 from escalator.process.core.announce import PAGERDUTY, SLACK
@@ -31,6 +34,7 @@ from escalator.process.core.context import Channels, Ctx, Links
 from escalator.process.core.notify import CONSOLE, EMAIL
 from escalator.process.core.signing import stored_key
 from escalator.process.escalate.pages import PERSON_PREFIX
+from escalator.process.remediate.rollback import UNLEASH, WEBHOOK
 from escalator.process.triage.tickets import JIRA
 from escalator.store.db import Database
 
@@ -43,6 +47,8 @@ class Services:
     clock: Clock
     senders: dict[str, Sender] = field(default_factory=dict)
     channels: Channels = field(default_factory=Channels)
+    # what REMEDIATE asks Unleash and JIRA before it stores a decision
+    remote: Remote = field(default_factory=Remote)
 
     @cached_property
     def links(self) -> Links:
@@ -152,6 +158,14 @@ def senders_for(settings: Settings, process: Process) -> tuple[dict[str, Sender]
             token=settings.jira_token.get_secret_value(),
             issue_type=settings.jira_issue_type,
         )
+    if settings.unleash_url and settings.unleash_token:
+        senders[UNLEASH] = UnleashSender(
+            Unleash(url=settings.unleash_url, token=settings.unleash_token.get_secret_value())
+        )
+    if settings.rollback_webhook_secret and process.spec.rollback.webhook:
+        senders[WEBHOOK] = RollbackWebhookSender(
+            secret=settings.rollback_webhook_secret.get_secret_value()
+        )
     channels = Channels(
         slack=SLACK in senders,
         pagerduty_default_key=default_key is not None,
@@ -160,6 +174,8 @@ def senders_for(settings: Settings, process: Process) -> tuple[dict[str, Sender]
         ticket_project=settings.jira_project,
         discourse=DISCOURSE in senders,
         email_domain=_domain(settings.support_email or settings.email_from),
+        unleash=UNLEASH in senders,
+        rollback_webhook=WEBHOOK in senders,
     )
     return senders, channels
 
@@ -175,6 +191,12 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Se
     settings = settings or Settings()
     process = load_process(settings.process_file)
     senders, channels = senders_for(settings, process)
+    unleash = senders.get(UNLEASH)
+    jira = senders.get(JIRA)
+    remote = Remote(
+        unleash=unleash.unleash if isinstance(unleash, UnleashSender) else None,
+        jira=jira if isinstance(jira, JiraSender) else None,
+    )
     return Services(
         settings=settings,
         process=process,
@@ -182,4 +204,5 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Se
         clock=clock or SystemClock(),
         senders=senders,
         channels=channels,
+        remote=remote,
     )

@@ -26,13 +26,14 @@ from escalator.api.group_commit import GroupCommitter
 from escalator.api.problems import MEDIA_TYPE, problem
 from escalator.app import Services
 from escalator.domain.alerts import AlertIn
-from escalator.integrations.inbound import alertmanager, cloudwatch, forum, generic, sns
+from escalator.integrations.inbound import alertmanager, changes, cloudwatch, forum, generic, sns
 from escalator.integrations.inbound.alertmanager import Batch
 from escalator.integrations.inbound.common import JsonError, PayloadError, load_json
 from escalator.process.alert import customer, intake, subscriptions
 from escalator.process.core import integrations
 from escalator.process.core.integrations import KINDS, Caller
 from escalator.process.core.secrets import digest
+from escalator.process.remediate import changes as change_events
 from escalator.store.upsert import upsert_alerts
 
 router = APIRouter(prefix="/api/v1/intake", tags=["intake"])
@@ -150,7 +151,9 @@ def _invalid(exc: PayloadError) -> JSONResponse:
 
 @router.post("/{kind}", status_code=202, responses=_PROBLEMS)
 async def receive(kind: str, request: Request) -> Response:
-    """Take alarms (alertmanager, grafana, cloudwatch, generic) or forum posts (forum).
+    """Take alarms (alertmanager, grafana, cloudwatch, generic), forum posts (forum) or
+    change events (changes: PagerDuty's Change Events v2 body as is, or Unleash's
+    feature-environment-enabled/-disabled webhook events).
 
     Authenticate with the integration's secret as `Authorization: Bearer …`, as the password of
     HTTP basic auth, or as `?token=…`.
@@ -206,6 +209,8 @@ async def receive(kind: str, request: Request) -> Response:
             return await _forum(state, caller, request, body)
         if kind == "cloudwatch":
             return await _cloudwatch(state, caller, request, body)
+        if kind == "changes":
+            return await _change(state, caller, changes.parse(body))
         parse = generic.parse if kind == "generic" else alertmanager.parse
         batch = parse(body, source=kind)
     except PayloadError as exc:
@@ -320,3 +325,18 @@ async def _as(state: Intake, caller: Caller, act: Callable[[], T]) -> T:
     except integrations.Revoked as exc:
         state.forget(caller.id)
         raise _revoked() from exc
+
+
+async def _change(state: Intake, caller: Caller, change: changes.ChangeIn) -> Response:
+    """A change event, stored with its service; answered as PagerDuty answers (202)."""
+
+    def take() -> int:
+        with state.svc.unit_of_work(caller.actor) as ctx:
+            integrations.require_live(ctx, caller)
+            return change_events.store(ctx, change).id
+
+    stored = await _as(state, caller, take)
+    return JSONResponse(
+        {"status": "success", "message": "Change event processed", "id": stored},
+        status_code=202,
+    )

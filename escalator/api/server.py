@@ -23,6 +23,7 @@ from escalator.api import (
     oncall,
     postmortem,
     problems,
+    remediate,
     sessions,
     slack,
     triage,
@@ -40,6 +41,7 @@ from escalator.slack import socket as socket_mode
 from escalator.web import communicate as web_communicate
 from escalator.web import oncall as web_oncall
 from escalator.web import postmortem as web_postmortem
+from escalator.web import remediate as web_remediate
 from escalator.web import routes as web
 from escalator.web import sessions as web_sessions
 from escalator.web import triage as web_triage
@@ -137,12 +139,14 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(sessions.router)
     app.include_router(postmortem.router)
+    app.include_router(remediate.router)
     app.include_router(slack.router)
     app.include_router(web_triage.router)
     app.include_router(web_oncall.router)
     app.include_router(web_communicate.router)
     app.include_router(web_sessions.router)
     app.include_router(web_postmortem.router)  # before the console's /incidents/{key}/{action}
+    app.include_router(web_remediate.router)  # so too
     app.include_router(web_weekly.router)
     app.include_router(web.router)
     problems.declare_bad_bodies(app)

@@ -25,6 +25,7 @@ from escalator.cli.communicate import update, updates_app
 from escalator.cli.incidents import incidents_app
 from escalator.cli.oncall import oncall_app
 from escalator.cli.postmortem import action_app, postmortem_app, review_app, weekly
+from escalator.cli.remediate import change_app, council_app
 from escalator.cli.slack import slack_app
 from escalator.cli.triage import triage
 from escalator.config.process_loader import ProcessFileError, load_process
@@ -44,6 +45,8 @@ app.add_typer(updates_app, name="updates")
 app.add_typer(postmortem_app, name="postmortem")
 app.add_typer(action_app, name="action")
 app.add_typer(review_app, name="review")
+app.add_typer(council_app, name="council")
+app.add_typer(change_app, name="change")
 app.add_typer(slack_app, name="slack")
 report_app = typer.Typer(
     help="Open an incident by hand (--title …), or `report weekly`: the weekly report."

@@ -413,6 +413,59 @@ class Postmortem(Strict):
     detection_window: Duration = timedelta(hours=1)
 
 
+DecisionKind = Literal[
+    "gather_info", "allocate_short_term", "allocate_long_term", "rollback_flag", "rollback_release"
+]
+
+
+class CouncilClocks(Strict):
+    """How long the council has to decide once an incident is brought to it, by severity
+    (high: the escalation section's high_severity; low: the rest, or not triaged)."""
+
+    high: Duration = timedelta(hours=2)
+    low: Duration = timedelta(days=1)
+    warning: Duration = timedelta(minutes=30)  # the managers are warned this long before
+
+
+class ChangesWindow(Strict):
+    # "changed before this opened": changes this long before the incident opened
+    window: Duration = timedelta(hours=2)
+
+
+class Council(Strict):
+    """REMEDIATE: the Engineering Council decides how an incident is remediated."""
+
+    # who decides; default: the holders of the engineering_council role
+    members: list[PersonId] | None = None
+    clocks: CouncilClocks = CouncilClocks()
+    # an allocation "for the next day" is due at end_of_day of the next working day
+    timezone: TimeZone = "UTC"
+    working_days: Annotated[list[Day], Field(min_length=1)] = ["mon", "tue", "wed", "thu", "fri"]
+    end_of_day: WallClock = time(17, 0)
+    # approvals by further members before a decision of that kind acts
+    approvals: dict[DecisionKind, Annotated[int, Field(ge=0, le=10)]] = {
+        "rollback_flag": 2,
+        "rollback_release": 2,
+    }
+    # after a rollback, the alarm must resolve within this long or the council hears it did not
+    verify_within: Duration = timedelta(minutes=30)
+    # a gather_info request is due this long after it was made unless it says otherwise
+    info_due: Duration = timedelta(hours=4)
+    changes: ChangesWindow = ChangesWindow()
+    # allocate_long_term with JIRA: the engineering ticket goes to this project, whose
+    # (first scrum) board holds the sprints
+    engineering_project: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] = "ENG"
+
+
+class RollbackWebhook(Strict):
+    # the team's deployment system; the body is signed with ESCALATOR_ROLLBACK_WEBHOOK_SECRET
+    url: Annotated[str, Field(pattern=r"^https?://")]
+
+
+class Rollback(Strict):
+    webhook: RollbackWebhook | None = None
+
+
 class ProcessFile(Strict):
     version: Literal[1]
     name: str
@@ -431,6 +484,8 @@ class ProcessFile(Strict):
     slack: SlackChannels = SlackChannels()
     playbooks: Playbooks = Playbooks()
     postmortem: Postmortem = Postmortem()
+    council: Council = Council()
+    rollback: Rollback = Rollback()
 
 
 def cross_check(raw: Any) -> list[tuple[Path, str]]:
@@ -502,6 +557,10 @@ def cross_check(raw: Any) -> list[tuple[Path, str]]:
                             f"{step}: role {role} has no rotation, so it has no backup",
                         )
                     )
+    council = raw.get("council")
+    if isinstance(council, dict) and isinstance(council.get("members"), list):
+        for i, who in enumerate(council["members"]):
+            person_ref(("council", "members", i), who)
     for rname, rot in rotations.items():
         if not isinstance(rot, dict):
             continue

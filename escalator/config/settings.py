@@ -120,5 +120,10 @@ class Settings(BaseSettings):
         default=None, description="Listen for customer email (SMTP) on this port."
     )
     sns_cert_url_pattern: str = r"^https://sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?/"
+    # REMEDIATE: rolling back a feature flag through Unleash's admin API (a PAT or admin
+    # token); signing the rollback webhook's body
+    unleash_url: str | None = None
+    unleash_token: SecretStr | None = None
+    rollback_webhook_secret: SecretStr | None = None
     grafana_webhook_secret: SecretStr | None = None
     discourse_webhook_secret: SecretStr | None = None

@@ -12,7 +12,10 @@ ESCALATE_TO: dict[str, frozenset[str]] = {
     "engineering_manager": frozenset({"support_manager", "on_call_engineer"}),
     "on_call_engineer": frozenset({"support_manager"}),
     "sme": frozenset({"on_call_engineer", "engineering_manager"}),
-    "engineering_council": frozenset({"engineering_manager", "support_manager"}),
+    # REMEDIATE: the managers, the On Call Engineer or the SME holding it bring it to the council
+    "engineering_council": frozenset(
+        {"engineering_manager", "support_manager", "on_call_engineer", "sme"}
+    ),
     "second_tier": frozenset({"first_tier", "support_manager", "engineering_manager"}),
 }
 

@@ -13,6 +13,7 @@ from escalator.process.core import events
 from escalator.process.core.context import Ctx
 from escalator.process.escalate import escalation, pages, paging, resolution, rotations
 from escalator.process.postmortem import actions, measures, retrospective, review
+from escalator.process.remediate import council, decisions, rollback
 from escalator.process.triage import kickoff, related, tickets
 from escalator.store.models import Incident, Timer
 
@@ -22,7 +23,7 @@ Receipt = Callable[[Ctx, dict[str, Any], dict[str, Any]], None]
 SUBSCRIPTIONS: dict[str, list[events.Subscriber]] = {
     events.OPENED: [kickoff.start, contacts.on_opened],
     events.ACKNOWLEDGED: [paging.on_acknowledged, measures.on_acknowledged],
-    events.HANDED_OVER: [kickoff.on_handed_over, escalation.on_handed_over],
+    events.HANDED_OVER: [kickoff.on_handed_over, escalation.on_handed_over, council.on_handed_over],
     events.RESOLVED: [
         pages.closed,
         alarms.release_group,
@@ -30,6 +31,8 @@ SUBSCRIPTIONS: dict[str, list[events.Subscriber]] = {
         clock.on_resolved,
         retrospective.start,
         measures.on_resolved,
+        council.on_resolved,
+        rollback.on_resolved,
     ],
     events.REOPENED: [clock.on_reopened],
     events.SEVERITY_CHANGED: [clock.on_severity_changed],
@@ -37,6 +40,7 @@ SUBSCRIPTIONS: dict[str, list[events.Subscriber]] = {
     events.BREACHED: [measures.on_breached],
     events.CUSTOMER_HEARD: [contacts.on_heard],
     events.CUSTOMER_UPDATED: [tickets.on_customer_updated],
+    events.COUNCIL_DECIDED: [tickets.on_council_decided],
 }
 
 # moves a stage may refuse, and why (each guard returns its reason or None)
@@ -58,6 +62,11 @@ HANDLERS: dict[str, TimerHandler] = {
     clock.OVERDUE: clock.on_overdue,
     actions.REMINDER: actions.on_reminder,
     review.REVIEW: review.on_review,
+    council.WARNING: council.on_warning,
+    council.DEADLINE: council.on_deadline,
+    decisions.INFO_DUE: decisions.on_info_due,
+    decisions.WORK_DUE: decisions.on_work_due,
+    rollback.VERIFY: rollback.on_verify,
 }
 
 # timers of no incident that arm themselves again when they fire; a starting worker makes
@@ -72,6 +81,7 @@ ARMERS: list[Callable[[Ctx], None]] = [
 RECEIPTS: dict[str, Receipt] = {
     tickets.CREATED: tickets.on_created,
     updates.SENT: updates.on_sent,
+    rollback.ROLLED_BACK: rollback.on_rolled_back,
 }
 
 events.install(SUBSCRIPTIONS, GUARDS)

@@ -708,3 +708,66 @@ class MetricCount(Base):
     label: Mapped[str] = mapped_column(String(64), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+# -- REMEDIATE ---------------------------------------------------------------------------
+
+
+class Change(Base):
+    """Something that changed (a deployment, a flag turned on or off, a config edit), from a
+    CI/CD tool's PagerDuty change event, Unleash's webhook, by hand, or a rollback Escalator
+    made. Read as "changed before this opened"."""
+
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_service_at", "service", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)  # when it changed (the sender's time)
+    received_at: Mapped[datetime]
+    service: Mapped[str | None] = mapped_column(String(200))  # None: applies to any service
+    summary: Mapped[str] = mapped_column(String(1024))
+    source: Mapped[str] = mapped_column(String(48))  # pagerduty | unleash | manual | escalator
+    links: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # flag, project, environment…
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class CouncilCase(Base):
+    """An incident brought to the Engineering Council: waiting for a decision (its clock due
+    at ``due_at``), decided, or closed. Back to waiting when a rollback did not work."""
+
+    __tablename__ = "council_cases"
+    __table_args__ = (Index("ix_council_cases_state_due_at", "state", "due_at"),)
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(12))  # waiting | decided | closed
+    brought_by: Mapped[str] = mapped_column(String(200))
+    brought_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime]
+    round: Mapped[int] = mapped_column(Integer, default=1)  # each return to the queue
+    updated_at: Mapped[datetime]
+
+
+class CouncilDecision(Base):
+    """One decision of the council: never edited, only superseded by a later one. ``state``:
+    awaiting_approval → acting (sent to Unleash / the webhook) or manual (to do by hand) →
+    done | failed; or open (gather_info, allocations) → answered; or superseded."""
+
+    __tablename__ = "council_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(20))
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(index=True)
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    approvals_needed: Mapped[int] = mapped_column(Integer, default=0)
+    approvals: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{by, at}]
+    due_at: Mapped[datetime | None]
+    supersedes_id: Mapped[int | None] = mapped_column(Integer)
+    superseded_by_id: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the answer, what was done
+    updated_at: Mapped[datetime]

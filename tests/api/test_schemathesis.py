@@ -41,6 +41,7 @@ from escalator.process.alert import opening
 from escalator.process.core import incidents, integrations, signing
 from escalator.process.core import tokens as api_tokens
 from escalator.process.escalate import rotations
+from escalator.process.remediate import council, decisions
 from escalator.process.triage import report
 from escalator.store import migrate
 from tests.conftest import pg_schema
@@ -66,6 +67,7 @@ EXISTING: dict[str, list[Any]] = {
     "file_id": [1],
     "entry": ["zero-prices", "bulk-import"],
     "step": [0, 1],
+    "decision_id": [1, 2],
     "kind": ["rotation", "person"],  # of a calendar feed; of intake: integrations.KINDS
     "name": ["on_call", EVERYONE],
 }
@@ -114,6 +116,10 @@ def _seed(svc: Services) -> tuple[str, dict[str, str]]:
             kind: integrations.create(ctx, kind=kind, name=f"seeded-{kind}")[1]
             for kind in integrations.KINDS
         }
+        council.bring(ctx, "INC-1", note="for the council")
+        decisions.decide(
+            ctx, "INC-1", "rollback_release", reasons="seeded", params={"release": "r1"}
+        )
         start = ctx.now + timedelta(days=1)
         rotations.add_override(
             ctx, "on_call", person="vijay", start=start, end=start + timedelta(hours=4)

@@ -5,7 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from escalator.app import build
-from escalator.cli import app
+from escalator.cli import app, common
 from escalator.config.process_loader import default_process_text
 from escalator.config.settings import Settings
 from escalator.process.core import console_sessions
@@ -73,6 +73,8 @@ def test_token_create_prints_the_token_alone_on_the_last_line() -> None:
 
 def test_report_then_list_show_and_act(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
+    # the console may have measured its terminal before (pytest-xdist's workers have none)
+    monkeypatch.setattr(common.out, "_width", 200)
     opened = runner.invoke(
         app,
         [

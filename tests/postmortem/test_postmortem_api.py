@@ -42,7 +42,7 @@ def test_a_post_mortem_is_written_reviewed_and_the_incident_closed(
         "customer",
     )
     assert started["customer_first"] is True
-    assert started["change_events"] == "not available: no REMEDIATE stage yet"
+    assert started["change_events"] == [], "REMEDIATE's changes before it opened: none yet"
     assert [e["kind"] for e in started["timeline"]][:2] == ["opened", "assigned"]
     assert started["missing"] == ["root cause", "what went well", "what didn't go well"]
 
@@ -71,7 +71,23 @@ def test_a_post_mortem_is_written_reviewed_and_the_incident_closed(
         json={"trigger_change": "deploy-42"},
         headers=santhosh,
     )
-    assert picked.status_code == 422 and "no REMEDIATE stage yet" in picked.json()["detail"]
+    assert picked.status_code == 422 and "no change 'deploy-42'" in picked.json()["detail"]
+    # a change told just before it opened is one to pick from (REMEDIATE's change events)
+    told = api.post(
+        "/api/v1/changes",
+        json={"summary": "deploy 42: cache TTL 1h", "at": clock.now().isoformat()},
+        headers=dinesh,
+    )
+    assert told.status_code == 201, told.text
+    choices = api.get(f"/api/v1/incidents/{key}/postmortem", headers=dinesh).json()
+    assert [c["summary"] for c in choices["change_events"]] == ["deploy 42: cache TTL 1h"]
+    picked = api.put(
+        f"/api/v1/incidents/{key}/postmortem",
+        json={"trigger_change": str(told.json()["id"])},
+        headers=santhosh,
+    )
+    assert picked.status_code == 200, picked.text
+    assert picked.json()["trigger_change"]["summary"] == "deploy 42: cache TTL 1h"
 
     written = api.put(
         f"/api/v1/incidents/{key}/postmortem",

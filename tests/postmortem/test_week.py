@@ -325,7 +325,8 @@ def test_a_week_of_post_mortems(week: Week45, pm: Services, playbooks_dir: Path)
         "on_time": 0,
         "late_seconds_median": None,
     }
-    assert figures["council_decisions"] == "not available: no REMEDIATE stage yet"
+    # REMEDIATE: no council decision was made in these weeks
+    assert figures["council_decisions"] == {"title": "Council decisions by kind", "rows": []}
     findings = {f["kind"]: [] for f in figures["findings"]}
     for f in figures["findings"]:
         findings[f["kind"]].append(f["incidents"])

@@ -70,6 +70,8 @@ class JiraSender:
                     jira.add_simple_link(issue_key, {"url": link["url"], "title": link["title"]})
             return {"key": issue_key, "url": f"{self.url}/browse/{issue_key}"}
         key = (message.thread or {}).get("key")
+        if op == "engineering":
+            return self._engineering(jira, payload, key)
         if not key:
             raise TemporaryFailure("the ticket is not created in JIRA yet", message_only=True)
         if op == "comment":
@@ -83,3 +85,54 @@ class JiraSender:
             jira.transition_issue(key, names[wanted], comment=payload.get("comment") or None)
             return {"key": key}
         raise PermanentFailure(f"unknown JIRA operation {op!r}")
+
+    def _engineering(self, jira: JIRA, payload: dict[str, Any], mct: str | None) -> dict[str, Any]:
+        """allocate_long_term: the engineering ticket (found by its label if a lost answer
+        made it already), linked to the MCT ticket, moved into the sprint."""
+        fields = dict(payload["fields"])
+        project = fields["project"]["key"]
+        found = jira.search_issues(
+            f'project = "{project}" AND labels = "{payload["label"]}"', maxResults=1
+        )
+        if found:
+            key = found[0].key
+        else:
+            fields.setdefault("issuetype", {"name": self.issue_type})
+            key = jira.create_issue(fields=fields, prefetch=False).key
+        if mct:
+            jira.create_issue_link("Relates", key, mct)
+        jira.add_issues_to_sprint(int(payload["sprint_id"]), [key])
+        return {"key": key, "url": f"{self.url}/browse/{key}", "mct": mct}
+
+    def find_sprint(self, project: str, name: str) -> dict[str, Any]:
+        """The sprint named ``name`` on the project's board (a scrum board first); ValueError
+        with the reason when there is none or it is closed."""
+        try:
+            jira = self._jira()
+            boards = jira.boards(projectKeyOrID=project)
+            if not boards:
+                raise ValueError(f"JIRA has no board for project {project}")
+            board = next((b for b in boards if getattr(b, "type", "") == "scrum"), boards[0])
+            sprints = jira.sprints(board.id, state="active,future,closed")
+        except JIRAError as exc:
+            raise ValueError(f"JIRA {exc.status_code}: {exc.text}") from exc
+        except requests.RequestException as exc:
+            raise ValueError(f"JIRA is unreachable ({type(exc).__name__}): try again") from exc
+        named = [s for s in sprints if s.name == name]
+        if not named:
+            usable = [s.name for s in sprints if s.state in ("active", "future")]
+            raise ValueError(
+                f"no sprint {name!r} on board {board.name!r} ({project}); open or future "
+                f"sprints: {', '.join(usable) or 'none'}"
+            )
+        sprint = named[-1]
+        if sprint.state == "closed":
+            raise ValueError(
+                f"sprint {name!r} is closed: only an active or future sprint takes new work"
+            )
+        return {
+            "id": sprint.id,
+            "name": sprint.name,
+            "state": sprint.state,
+            "end": getattr(sprint, "endDate", None),
+        }

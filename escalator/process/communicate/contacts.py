@@ -90,7 +90,7 @@ def _heard(
             contact_id=contact.id,
             direction="in",
             kind="report" if opened else "reply",
-            by=contact.address,
+            by=contact.address[:200],
             body=text,
             created_at=ctx.now,
             state="received",

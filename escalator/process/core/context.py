@@ -23,6 +23,8 @@ class Channels:
     ticket_project: str = "MCT"
     discourse: bool = False  # customer updates can be posted to the Discourse forum
     email_domain: str = "escalator.invalid"  # the right-hand side of our Message-IDs
+    unleash: bool = False  # flags are rolled back through Unleash's admin API
+    rollback_webhook: bool = False  # releases are rolled back through the signed webhook
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ BREACHED = "breached"  # a clock ran out (its event's data names the clock)
 # event's data says how ("email", "forum" or "phone" and the thread to answer in)
 CUSTOMER_HEARD = "customer_heard"
 CUSTOMER_UPDATED = "customer_updated"  # an update reached a customer (sent, or a call made)
+# the Engineering Council decided (or a decision acted, or was checked); the note says what
+COUNCIL_DECIDED = "council_decided"
 MOMENTS = (
     OPENED,
     ACKNOWLEDGED,
@@ -46,6 +48,7 @@ MOMENTS = (
     BREACHED,
     CUSTOMER_HEARD,
     CUSTOMER_UPDATED,
+    COUNCIL_DECIDED,
 )
 
 CLOSING = "closing"  # about to close: guards may refuse

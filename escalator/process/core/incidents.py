@@ -82,7 +82,9 @@ def escalate(
     if to_person is not None and to_person not in people.members(ctx, to_role):
         raise InvalidInput("person", f"{to_person!r} does not hold role {to_role}")
     incident = load(ctx, key)
-    target = to_person or (holders[0] if holders else None)
+    # the council decides together: nobody in it owns the incident alone, every member is told
+    collective = to_role in lifecycle.REMEDIATION_ROLES
+    target = to_person or (holders[0] if holders and not collective else None)
     event = hand_over(ctx, incident, to_role, target, note)
     told = [target] if target else holders
     notify(

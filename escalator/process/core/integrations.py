@@ -21,7 +21,7 @@ class Revoked(Exception):
     """The integration's secret no longer works."""
 
 
-KINDS = ("alertmanager", "cloudwatch", "grafana", "generic", "forum")
+KINDS = ("alertmanager", "cloudwatch", "grafana", "generic", "forum", "changes")
 PREFIX = "esi_"
 
 

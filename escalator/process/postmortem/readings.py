@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from escalator.process import communicate
+from escalator.process import communicate, remediate
 from escalator.process.core.context import Ctx
 from escalator.store.models import Incident
 
@@ -49,12 +49,15 @@ class Punctuality:
 
 def change_events(ctx: Ctx, incident: Incident) -> list[ChangeChoice] | NotAvailable:
     """The changes made before ``incident`` opened (REMEDIATE's change events)."""
-    return NO_REMEDIATE
+    return [
+        ChangeChoice(c.id, c.at, c.summary)
+        for c in remediate.changes_before(ctx.session, ctx.process, incident)
+    ]
 
 
 def council_decisions(ctx: Ctx, start: datetime, end: datetime) -> dict[str, int] | NotAvailable:
     """The Engineering Council's decisions made in [start, end), counted by kind (REMEDIATE)."""
-    return NO_REMEDIATE
+    return remediate.decisions_by_kind(ctx.session, start, end)
 
 
 def customer_updates(ctx: Ctx, start: datetime, end: datetime) -> Punctuality | NotAvailable:

@@ -172,3 +172,8 @@ def view(session: Session, key: str) -> TicketView:
     )
     own = sorted(found, key=lambda i: i.id != ticket.incident_id)
     return TicketView(ticket, list(comments), own)
+
+
+def on_council_decided(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
+    """The Engineering Council decided, or its decision acted: the ticket keeps it."""
+    comment(ctx, incident, event, f"Engineering Council: {event.note}".strip())
