@@ -99,7 +99,8 @@ def _answer(answer: Answer, background: BackgroundTasks) -> Response:
 @router.post("/actions", responses=ERRORS, openapi_extra=_FORM)
 async def actions(request: Request, svc: ServicesDep, background: BackgroundTasks) -> Response:
     """Slack's interactivity request URL: ``block_actions`` (the root message's buttons,
-    a page's Acknowledge) and ``view_submission`` (the triage and update modals)."""
+    a page's Acknowledge) and ``view_submission`` (the triage, update, to-council and
+    council-decision modals)."""
     form = await _signed_form(request, svc)
     try:
         payload = json.loads(form.get("payload", ""))

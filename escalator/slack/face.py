@@ -9,6 +9,12 @@ inputs, the severity and its reasons). The use cases check roles exactly as for 
 run as the person ``via="slack"``, so the timeline says so. Two clicks racing are two
 transactions on the incident's row: the second sees what the first did and is refused (an
 acknowledgement after a resolve cannot un-resolve it).
+
+REMEDIATE: **To council** opens a modal for the note and hands the incident over
+(``council.bring``, which checks who may); **Decide (council)…** opens the chosen kind's
+modal for council members only, and its submit records the decision (``decisions.decide``,
+which checks again). An error about an input comes back under it; a refusal closes the modal
+and is told as an ephemeral message in the channel the click came from.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from slack_sdk.errors import SlackApiError
 from escalator.app import Services
 from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import IllegalTransition
-from escalator.domain.permissions import Forbidden, check_action
+from escalator.domain.permissions import Forbidden, check_action, check_escalation
+from escalator.domain.roles import ENGINEERING_COUNCIL
 from escalator.process.alert import opening
 from escalator.process.communicate import updates
 from escalator.process.communicate import view as communicate_view
@@ -34,6 +41,8 @@ from escalator.process.core.errors import InvalidInput, NotFound
 from escalator.process.core.records import load
 from escalator.process.escalate import escalation, paging
 from escalator.process.escalate.pages import ringing_for
+from escalator.process.remediate import council, decisions
+from escalator.process.remediate import view as remediate_view
 from escalator.process.triage import assessment, report
 from escalator.process.triage import view as triage_view
 from escalator.slack import views
@@ -106,7 +115,7 @@ class SlackFace:
             view = view if isinstance(view, dict) else {}
             if person is None:
                 return _errors({"_": unmapped_text(user)}, view)
-            return self._submit(person, view)
+            return self._submit(person, user, view)
         return Answer()  # view_closed, shortcuts: nothing to do
 
     def _action(
@@ -120,7 +129,7 @@ class SlackFace:
     ) -> Answer:
         action_id = str(action.get("action_id", ""))
         value = str(action.get("value", ""))
-        if action_id == announce.DECIDE:
+        if action_id in (announce.DECIDE, announce.COUNCIL_DECIDE):
             option = action.get("selected_option") or {}
             value = str(option.get("value", "")) if isinstance(option, dict) else ""
         key, _, decision = value.partition(" ")
@@ -148,6 +157,21 @@ class SlackFace:
         if action_id == announce.TRIAGE:
             return Answer(
                 later=lambda: self._open(where, user, trigger, lambda: self._triage_view(key))
+            )
+        if action_id == announce.TO_COUNCIL:
+            return Answer(
+                later=lambda: self._open(
+                    where, user, trigger, lambda: self._council_view(person, key, where)
+                )
+            )
+        if action_id == announce.COUNCIL_DECIDE:
+            return Answer(
+                later=lambda: self._open(
+                    where,
+                    user,
+                    trigger,
+                    lambda: self._decision_view(person, key, decision, where),
+                )
             )
         if action_id == announce.UPDATE:
             return Answer(
@@ -194,10 +218,48 @@ class SlackFace:
                 panel.incident.key, panel.draft, panel.suggested_next, panel.needs_next
             )
 
-    def _submit(self, person: str, view: dict[str, Any]) -> Answer:
+    def _council_view(self, person: str, key: str, where: str | None) -> dict[str, Any]:
+        """The note for the council; only the roles that may hand an incident to it."""
+        check_escalation(person, self.svc.process.roles_of(person), ENGINEERING_COUNCIL)
+        with self.svc.db.read() as session:
+            incident = queries.get_incident(session, key)
+            return views.council_modal(incident.key, incident.title, where)
+
+    def _decision_view(self, person: str, key: str, kind: str, where: str | None) -> dict[str, Any]:
+        """A council decision of ``kind``: council members only; a rollback's fields filled in
+        from the changes before the incident opened, which are listed."""
+        if kind not in views.DECISION_FIELDS:
+            raise InvalidInput("kind", "one of " + ", ".join(views.DECISION_FIELDS))
+        with self.svc.looking(person) as ctx:
+            council.check_member(ctx)
+            incident = queries.get_incident(ctx.session, key)
+            panel = remediate_view.panel(ctx.session, self.svc.process, incident)
+            filled: dict[str, str] = {}
+            if kind == "rollback_flag" and panel.flags:
+                filled = {name: str(panel.flags[0].get(name) or "") for name in views.FLAG}
+            if kind == "rollback_release" and panel.releases:
+                filled = {"release": panel.releases[0]}
+            changed = [
+                f"{format_duration(b.before)} before: {b.change.summary}"
+                + (f" ({b.change.service})" if b.change.service else "")
+                for b in panel.changes
+            ]
+            return views.decision_modal(
+                incident.key,
+                incident.title,
+                kind,
+                announce.COUNCIL_KINDS[kind],
+                where,
+                filled=filled,
+                changed=changed,
+            )
+
+    def _submit(self, person: str, user: str, view: dict[str, Any]) -> Answer:
         callback = view.get("callback_id")
         key = str(view.get("private_metadata", ""))
         got = views.values(view)
+        if callback in (views.COUNCIL, views.COUNCIL_DECISION):
+            return self._council_submit(person, user, view, got)
         try:
             if callback == views.TRIAGE:
                 return self._triage(person, key, got, view)
@@ -210,6 +272,34 @@ class SlackFace:
         except REFUSALS as exc:
             return _errors({"_": _reason(exc)}, view)
         return Answer()
+
+    def _council_submit(
+        self, person: str, user: str, view: dict[str, Any], got: dict[str, str]
+    ) -> Answer:
+        """To the council, or a council decision: an error about an input comes back under it;
+        a refusal (not a member, not allowed, nothing to decide) closes the modal and is told
+        as an ephemeral message where the button was clicked."""
+        meta = views.read_metadata(view)
+        key, kind, where = meta["key"], meta["kind"], meta["channel"] or None
+        try:
+            with self.svc.unit_of_work(person, via=VIA) as ctx:
+                if view.get("callback_id") == views.COUNCIL:
+                    council.bring(ctx, key, note=got.get("note", "").strip()[:5000])
+                else:
+                    decisions.decide(
+                        ctx,
+                        key,
+                        kind,
+                        reasons=got.get("reasons", ""),
+                        params=views.read_decision(kind, got),
+                        remote=self.svc.remote,
+                    )
+        except REFUSALS as exc:
+            if isinstance(exc, InvalidInput) and exc.field in _inputs(view):
+                return _errors({exc.field: exc.reason}, view)
+            reason = f"{key}: {_reason(exc)}"
+            return Answer(later=lambda: self.tell(where, user, reason))
+        return Answer()  # an empty answer closes the modal
 
     def _triage(self, person: str, key: str, got: dict[str, str], view: dict[str, Any]) -> Answer:
         with self.svc.unit_of_work(person, via=VIA) as ctx:
@@ -327,17 +417,22 @@ def _say(text: str) -> Answer:
 
 def _errors(errors: dict[str, str], view: dict[str, Any]) -> Answer:
     """Errors under the modal's inputs; one about no input goes under the first one."""
-    found = view.get("blocks")
-    blocks = [
-        b.get("block_id")
-        for b in (found if isinstance(found, list) else [])
-        if isinstance(b, dict) and b.get("type") == "input"
-    ]
+    blocks = _inputs(view)
     shown: dict[str, str] = {}
     for block, text in errors.items():
         target = block if block in blocks else (blocks[0] if blocks else block)
         shown[str(target)] = (shown.get(str(target), "") + " " + text).strip()[:2000]
     return Answer({"response_action": "errors", "errors": shown})
+
+
+def _inputs(view: dict[str, Any]) -> list[str]:
+    """The block ids of a view's inputs."""
+    found = view.get("blocks")
+    return [
+        str(b.get("block_id"))
+        for b in (found if isinstance(found, list) else [])
+        if isinstance(b, dict) and b.get("type") == "input"
+    ]
 
 
 def _reason(exc: Exception) -> str:

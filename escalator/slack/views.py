@@ -1,9 +1,12 @@
-"""The modals: the triage report (the five Ws and the five severity questions), and a customer
-update. Each is drawn here from what the use cases know, and read back into their terms; an
-answer that cannot be used becomes an error under its input (``response_action: errors``)."""
+"""The modals: the triage report (the five Ws and the five severity questions), a customer
+update, handing an incident to the Engineering Council (a note), and the council's decision
+(one modal per kind, with that kind's fields as the API takes them, and the reasons). Each
+is drawn here from what the use cases know, and read back into their terms; an answer that
+cannot be used becomes an error under its input (``response_action: errors``)."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -245,3 +248,132 @@ def update_modal(key: str, draft: str, suggested_next: str, needs_next: bool) ->
             ),
         ],
     )
+
+
+# -- REMEDIATE: handing an incident to the Engineering Council, and the council's decision ---
+
+COUNCIL = "esc.council_modal"
+COUNCIL_DECISION = "esc.council_decision_modal"
+# the decision's inputs by kind: (block id = the API's field, label, required, hint); the
+# reasons are asked of every kind
+DECISION_FIELDS: dict[str, list[tuple[str, str, bool, str]]] = {
+    "gather_info": [
+        ("ask", "Who is asked", True, "second_tier, customer, or a person such as noah"),
+        ("question", "The question", True, ""),
+        ("due", "Answer due within", False, "4h, 1d (default: the process file's)"),
+    ],
+    "allocate_short_term": [
+        ("engineers", "Engineers", True, "People of the process file, comma-separated"),
+    ],
+    "allocate_long_term": [
+        ("sprint", "Sprint", True, "An open or future sprint, by name"),
+        ("engineers", "Engineers", False, "People of the process file, comma-separated"),
+        ("sprint_ends", "Sprint ends", False, "Built-in tracker: its end, such as 2026-12-11"),
+    ],
+    "rollback_flag": [
+        ("flag", "Flag", True, "The feature flag's key"),
+        ("project", "Project", False, "Unleash project (default: default)"),
+        ("environment", "Environment", True, "such as production"),
+    ],
+    "rollback_release": [
+        ("release", "Release", True, "The release to roll back"),
+        ("service", "Service", False, ""),
+    ],
+}
+MULTILINE = {"question", "reasons"}
+FLAG = ("flag", "project", "environment")  # a rollback's fields the changes fill in
+
+
+def metadata(key: str, channel: str | None, kind: str = "") -> str:
+    """What a council modal carries to its submit: the incident, the kind, and the channel
+    the click came from (a refusal is told there)."""
+    return json.dumps({"key": key, "kind": kind, "channel": channel or ""})
+
+
+def read_metadata(view: dict[str, Any]) -> dict[str, str]:
+    try:
+        found = json.loads(str(view.get("private_metadata", "")))
+    except ValueError:
+        return {"key": "", "kind": "", "channel": ""}
+    found = found if isinstance(found, dict) else {}
+    return {name: str(found.get(name) or "") for name in ("key", "kind", "channel")}
+
+
+def council_modal(key: str, title: str, channel: str | None) -> dict[str, Any]:
+    """Hand the incident to the Engineering Council, with a note for its members."""
+    view = _modal(
+        COUNCIL,
+        f"To council {key}",
+        key,
+        [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{key}* {_escape(title)}"}},
+            _input(
+                "note",
+                "A note for the council",
+                _plain(multiline=True),
+                hint="Every member is told; the council's clock starts.",
+            ),
+        ],
+    )
+    view["private_metadata"] = metadata(key, channel)
+    view["submit"] = _text("To council")
+    return view
+
+
+def decision_modal(
+    key: str,
+    title: str,
+    kind: str,
+    label: str,
+    channel: str | None,
+    *,
+    filled: dict[str, str],
+    changed: list[str],
+) -> dict[str, Any]:
+    """A council decision of ``kind``: its fields (``filled`` in from the changes before the
+    incident opened, for a rollback) and the reasons; the changes listed above."""
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*{key}* {_escape(title)}\n*{_escape(label)}*"},
+        }
+    ]
+    if changed:
+        lines = "\n".join(f"• {_escape(line)}" for line in changed[:10])
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": f"Changed before this opened:\n{lines}"[:3000]}
+                ],
+            }
+        )
+    for name, text, required, hint in DECISION_FIELDS[kind]:
+        blocks.append(
+            _input(
+                name,
+                text,
+                _plain(filled.get(name, ""), multiline=name in MULTILINE),
+                optional=not required,
+                hint=hint,
+            )
+        )
+    blocks.append(_input("reasons", "Reasons", _plain(multiline=True), optional=False))
+    view = _modal(COUNCIL_DECISION, f"Decide {key}", key, blocks)
+    view["private_metadata"] = metadata(key, channel, kind)
+    view["submit"] = _text("Decide")
+    return view
+
+
+def read_decision(kind: str, got: dict[str, str]) -> dict[str, Any]:
+    """The decision's parameters as the API takes them (engineers as a list)."""
+    params: dict[str, Any] = {}
+    for name, _, _, _ in DECISION_FIELDS.get(kind, []):
+        value = got.get(name, "").strip()
+        if not value:
+            continue
+        if name == "engineers":
+            params[name] = [n.strip() for n in value.split(",") if n.strip()]
+        else:
+            params[name] = value
+    return params

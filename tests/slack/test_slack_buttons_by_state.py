@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from escalator.domain.council import KINDS
 from escalator.process.core import announce as a
 from escalator.store.models import Incident
 
@@ -27,7 +28,7 @@ def incident(**state: object) -> Incident:
         ({"status": "acknowledged", "stage": "triage"}, [a.CLAIM, a.TRIAGE, a.UPDATE, a.RESOLVE]),
         (
             {"stage": "escalate", "owner_role": "support_manager", "severity": "SEV1"},
-            [a.ACKNOWLEDGE, a.TRIAGE, a.DECIDE, a.UPDATE, a.RESOLVE],
+            [a.ACKNOWLEDGE, a.TRIAGE, a.DECIDE, a.TO_COUNCIL, a.UPDATE, a.RESOLVE],
         ),
         (
             {
@@ -37,7 +38,16 @@ def incident(**state: object) -> Incident:
                 "severity": "SEV1",
                 "policy": {"chains": {}},
             },
-            [a.TRIAGE, a.BRING_IN, a.UPDATE, a.RESOLVE],
+            [a.TRIAGE, a.BRING_IN, a.TO_COUNCIL, a.UPDATE, a.RESOLVE],
+        ),
+        (
+            {"status": "acknowledged", "stage": "escalate", "owner_role": "sme"},
+            [a.TRIAGE, a.TO_COUNCIL, a.UPDATE, a.RESOLVE],
+        ),
+        # before the council: its decision while the case waits in its queue, not after
+        (
+            {"status": "acknowledged", "stage": "remediate", "owner_role": "engineering_council"},
+            [a.UPDATE, a.RESOLVE],
         ),
         ({"status": "resolved", "stage": "postmortem", "severity": "SEV2"}, [a.UPDATE]),
         ({"status": "closed", "stage": "postmortem"}, []),
@@ -51,3 +61,15 @@ def test_buttons_by_state(state: dict[str, object], shown: list[str]) -> None:
             assert button["value"] == "INC-7"
         else:
             assert [o["value"] for o in button["options"]] == [f"INC-7 {d}" for d in a.DECISIONS]
+
+
+def test_the_council_decides_while_the_case_waits() -> None:
+    waiting = incident(status="acknowledged", stage="remediate", owner_role="engineering_council")
+    buttons = a.buttons(waiting, council_waiting=True)
+    assert [b["action_id"] for b in buttons] == [a.COUNCIL_DECIDE, a.UPDATE, a.RESOLVE]
+    assert [o["value"] for o in buttons[0]["options"]] == [f"INC-7 {kind}" for kind in KINDS], (
+        "one choice per kind of decision"
+    )
+    assert a.COUNCIL_DECIDE not in [
+        b["action_id"] for b in a.buttons(incident(), council_waiting=True)
+    ]

@@ -15,10 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from escalator.domain.council import KINDS
 from escalator.domain.lifecycle import Status
+from escalator.domain.permissions import ESCALATE_TO
+from escalator.domain.roles import ENGINEERING_COUNCIL
 from escalator.process.core.context import Ctx
 from escalator.process.core.records import enqueue, one_line
-from escalator.store.models import Incident, TimelineEvent
+from escalator.store.models import CouncilCase, Incident, TimelineEvent
 
 SLACK = "slack"
 PAGERDUTY = "pagerduty"
@@ -108,6 +113,8 @@ DECIDE = "esc.decide"
 BRING_IN = "esc.bring_in"
 UPDATE = "esc.update"
 RESOLVE = "esc.resolve"
+TO_COUNCIL = "esc.to_council"  # REMEDIATE: hand the incident to the council (a modal for the note)
+COUNCIL_DECIDE = "esc.council_decide"  # a council member picks a kind: that kind's modal
 PAGE_BLOCK = "esc-page:"  # a page DM's actions: answered, the DM says so instead
 DECISIONS = {  # the Support Manager's choices (ESCALATE's escalation.DECISIONS, as labels)
     "apply_playbook": "Apply the playbook",
@@ -115,6 +122,8 @@ DECISIONS = {  # the Support Manager's choices (ESCALATE's escalation.DECISIONS,
     "engineering_manager": "Engineering Manager (low severity)",
     "on_call": "On call (high severity)",
 }
+# the council's decisions (REMEDIATE's decision kinds), as labels
+COUNCIL_KINDS = {kind: label[:1].upper() + label[1:] for kind, label in KINDS.items()}
 
 
 def _button(text: str, action_id: str, key: str, style: str | None = None) -> dict[str, Any]:
@@ -129,10 +138,24 @@ def _button(text: str, action_id: str, key: str, style: str | None = None) -> di
     return button
 
 
-def buttons(incident: Incident) -> list[dict[str, Any]]:
+def _select(placeholder: str, action_id: str, key: str, choices: dict[str, str]) -> dict[str, Any]:
+    return {
+        "type": "static_select",
+        "action_id": action_id,
+        "placeholder": {"type": "plain_text", "text": placeholder},
+        "options": [
+            {"text": {"type": "plain_text", "text": label}, "value": f"{key} {value}"}
+            for value, label in choices.items()
+        ],
+    }
+
+
+def buttons(incident: Incident, *, council_waiting: bool = False) -> list[dict[str, Any]]:
     """The actions the incident's state allows, as the console offers them: acknowledge while
     open, triage until the severity is known, the Support Manager's decision while it owns
-    it, bringing in help once on call is involved, customer updates, resolve."""
+    it, bringing in help once on call is involved, handing it to the Engineering Council
+    while a manager, on call or an SME holds it, the council's decision while it waits in
+    the council's queue (``council_waiting``), customer updates, resolve."""
     key, status = incident.key, incident.status
     active = status in (Status.OPEN, Status.ACKNOWLEDGED)
     chosen: list[dict[str, Any]] = []
@@ -143,19 +166,13 @@ def buttons(incident: Incident) -> list[dict[str, Any]]:
     if active and incident.stage in ("alert", "triage", "escalate"):
         chosen.append(_button("Open triage", TRIAGE, key))
     if active and incident.owner_role == "support_manager":
-        chosen.append(
-            {
-                "type": "static_select",
-                "action_id": DECIDE,
-                "placeholder": {"type": "plain_text", "text": "Decide…"},
-                "options": [
-                    {"text": {"type": "plain_text", "text": label}, "value": f"{key} {value}"}
-                    for value, label in DECISIONS.items()
-                ],
-            }
-        )
+        chosen.append(_select("Decide…", DECIDE, key, DECISIONS))
     if active and incident.policy is not None:
         chosen.append(_button("Bring in SME", BRING_IN, key))
+    if active and incident.owner_role in ESCALATE_TO[ENGINEERING_COUNCIL]:
+        chosen.append(_button("To council", TO_COUNCIL, key))
+    if active and incident.owner_role == ENGINEERING_COUNCIL and council_waiting:
+        chosen.append(_select("Decide (council)…", COUNCIL_DECIDE, key, COUNCIL_KINDS))
     if status != Status.CLOSED:
         chosen.append(_button("Post update", UPDATE, key))
     if active:
@@ -163,7 +180,17 @@ def buttons(incident: Incident) -> list[dict[str, Any]]:
     return chosen
 
 
-def _blocks(incident: Incident, *, with_facts: bool) -> list[dict[str, Any]]:
+def _council_waiting(ctx: Ctx, incident: Incident) -> bool:
+    """Whether the incident waits in the council's queue (REMEDIATE's case, read as data)."""
+    if incident.owner_role != ENGINEERING_COUNCIL:
+        return False
+    state = ctx.session.scalar(
+        select(CouncilCase.state).where(CouncilCase.incident_id == incident.id)
+    )
+    return state == "waiting"
+
+
+def _blocks(ctx: Ctx, incident: Incident, *, with_facts: bool) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": summary_text(incident)}}
     ]
@@ -174,7 +201,7 @@ def _blocks(incident: Incident, *, with_facts: bool) -> list[dict[str, Any]]:
                 "text": {"type": "mrkdwn", "text": "\n".join(_facts(incident))[:2900]},
             }
         )
-    actions = buttons(incident)
+    actions = buttons(incident, council_waiting=_council_waiting(ctx, incident))
     if actions:
         blocks.append({"type": "actions", "block_id": f"esc:{incident.key}", "elements": actions})
     return blocks
@@ -234,7 +261,7 @@ def opened(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
             payload={
                 "op": "root",
                 "text": f"{incident.key} opened: {mrkdwn(incident.title)}",
-                "blocks": _blocks(incident, with_facts=True),
+                "blocks": _blocks(ctx, incident, with_facts=True),
             },
         )
     if incident.source == "alarm":
@@ -255,7 +282,7 @@ def _update_root(ctx: Ctx, incident: Incident, event: TimelineEvent, destination
         payload={
             "op": "update",
             "text": f"{incident.key} {incident.status}: {mrkdwn(incident.title)}",
-            "blocks": _blocks(incident, with_facts=True),
+            "blocks": _blocks(ctx, incident, with_facts=True),
         },
         coalesce=f"slack:update:{incident.id}:{destination}",
     )
