@@ -129,7 +129,7 @@ def offers(
     manager = roles & ACTION_ROLES["escalation.decide"]
     # a severe incident waits for the Support Manager: deciding is their next step
     waiting = bool(manager) and owner_role in ACTION_ROLES["escalation.decide"] and not decided
-    waiting = waiting and active and not incident.policy
+    waiting = waiting and active and not incident.policy and incident.stage != "remediate"
     # on call only once the playbook failed or fits nothing: the decision's rule, everywhere
     playbook_failed = playbook_outcome in ("failed", "not_applicable")
     found: list[Offer] = []
@@ -247,7 +247,8 @@ def queues(
             "triage": active and i.stage in ("alert", "triage"),
             "manager": active
             and (i.owner_role or "") in ACTION_ROLES["escalation.decide"]
-            and not i.policy,
+            and not i.policy
+            and i.stage != "remediate",
             "escalated": active and i.stage == "escalate",
             "council": active and i.stage == "remediate",
             "updates": i.id in updates_owed,

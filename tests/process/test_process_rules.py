@@ -177,3 +177,29 @@ def test_triage_is_read_only_once_resolved(svc: Services, client: TestClient, au
     )
     assert answered.status_code == 409, answered.text
     assert "cannot assess the severity: the incident is resolved" in answered.json()["detail"]
+
+
+def test_a_manager_who_brings_it_to_the_council_is_not_chased_for_a_decision(
+    svc: Services,
+) -> None:
+    with svc.unit_of_work("dinesh") as ctx:
+        key = opening.open_incident(
+            ctx, title="checkout down", source="alarm", channel="manual"
+        ).key
+        incidents.escalate(ctx, key, to_role="support_manager", to_person="dinesh")
+    with svc.db.read() as s:
+        incident = queries.get_incident(s, key)
+        assert (incident.owner_role, incident.owner_person) == ("support_manager", "dinesh")
+    with svc.unit_of_work("dinesh") as ctx:
+        paging.acknowledge(ctx, key)
+        council.bring(ctx, key, note="a flag went on")
+    with svc.db.read() as s:
+        incident = queries.get_incident(s, key)
+        assert (incident.status, incident.owner_person) == ("acknowledged", "dinesh")
+        pending = {t.kind for t in queries.pending_timers(s, incident)}
+    assert "escalate.manager_decision" not in pending
+    assert "council.deadline" in pending
+    with svc.db.read() as s:
+        item = queries.get_incident(s, key)
+        found = desk.offers(item, "dinesh", svc.process.roles_of("dinesh"), decisions={"x": "x"})
+    assert not any(o.next and o.action == "decision" for o in found), "not the next step"
