@@ -69,6 +69,27 @@ class IllegalTransition(Exception):
         self.state = state
 
 
+class Finished(IllegalTransition):
+    """A change to the work of an incident that is resolved or closed (its triage, its
+    evidence): refused, naming the status, like an illegal move."""
+
+    def __init__(self, what: str, state: IncidentState) -> None:
+        how = (
+            "reopen it first"
+            if state.status is Status.RESOLVED
+            else "a closed incident is read-only"
+        )
+        Exception.__init__(self, f"cannot {what}: the incident is {state.status.value} ({how})")
+        self.action = Action.REOPEN
+        self.state = state
+
+
+def check_open(state: IncidentState, what: str) -> None:
+    """Raise :class:`Finished` unless the incident is still open or acknowledged."""
+    if state.status not in ACTIVE:
+        raise Finished(what, state)
+
+
 @dataclass(frozen=True)
 class IncidentState:
     status: Status
@@ -108,6 +129,10 @@ def apply(
     if action is Action.ESCALATE:
         if not to_role:
             raise ValueError("escalate needs the role to escalate to")
+        # the council decides while whoever acknowledged it stays in charge
+        council = to_role in REMEDIATION_ROLES and not to_person
+        if council and state.status is Status.ACKNOWLEDGED and state.owner_person:
+            return replace(state, stage=Stage.REMEDIATE)
         stage = Stage.REMEDIATE if to_role in REMEDIATION_ROLES else Stage.ESCALATE
         return replace(new, stage=stage, owner_role=to_role, owner_person=to_person)
     if action is Action.RESOLVE or action is Action.CLOSE:

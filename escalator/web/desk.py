@@ -129,9 +129,12 @@ def offers(
     manager = roles & ACTION_ROLES["escalation.decide"]
     # a severe incident waits for the Support Manager: deciding is their next step
     waiting = bool(manager) and owner_role in ACTION_ROLES["escalation.decide"] and not decided
-    waiting = waiting and active and not incident.policy
+    waiting = waiting and active and not incident.policy and incident.stage != "remediate"
+    # on call only once the playbook failed or fits nothing: the decision's rule, everywhere
+    playbook_failed = playbook_outcome in ("failed", "not_applicable")
     found: list[Offer] = []
-    if status == "open":
+    # only the owning role's holders take it (never anyone under a role they do not hold)
+    if status == "open" and (mine or paging_me or in_role or not owner_role):
         found.append(Offer("acknowledge", "Acknowledge", next=expected and not waiting))
     elif status == "acknowledged" and paging_me:  # paged for help: join as a responder
         found.append(Offer("acknowledge", "Acknowledge and join", next=True))
@@ -150,7 +153,7 @@ def offers(
         choices = [
             (value, label)
             for value, label in (decisions or {}).items()
-            if value != "on_call" or playbook_outcome in ("failed", "not_applicable")
+            if value != "on_call" or playbook_failed
         ]
         found.append(Offer("decision", "Decide", next=waiting, options=choices))
     if active and incident.policy:
@@ -163,7 +166,8 @@ def offers(
         if active
         and roles & allowed
         and r != owner_role
-        and (r != "on_call_engineer" or (manager and not incident.policy))
+        and (r != "on_call_engineer" or (manager and not incident.policy and playbook_failed))
+        and (r != "engineering_council" or incident.stage not in ("alert", "remediate"))
     ]
     if targets:
         found.append(Offer("escalate", "Escalate", options=targets))
@@ -243,7 +247,8 @@ def queues(
             "triage": active and i.stage in ("alert", "triage"),
             "manager": active
             and (i.owner_role or "") in ACTION_ROLES["escalation.decide"]
-            and not i.policy,
+            and not i.policy
+            and i.stage != "remediate",
             "escalated": active and i.stage == "escalate",
             "council": active and i.stage == "remediate",
             "updates": i.id in updates_owed,

@@ -100,10 +100,13 @@ def test_on_call_brings_it_to_the_council_which_rolls_a_flag_back_that_works(
         headers=michael,
     )
     assert brought.status_code == 200, brought.text
-    assert (brought.json()["stage"], brought.json()["owner_role"]) == (
-        "remediate",
-        "engineering_council",
-    )
+    # on call stays in charge while the council decides (it was acknowledged)
+    assert (
+        brought.json()["stage"],
+        brought.json()["status"],
+        brought.json()["owner_role"],
+        brought.json()["owner_person"],
+    ) == ("remediate", "acknowledged", "on_call_engineer", "michael")
     worker.run_once()
     for member in COUNCIL:
         assert any(

@@ -73,3 +73,17 @@ def test_the_council_decides_while_the_case_waits() -> None:
     assert a.COUNCIL_DECIDE not in [
         b["action_id"] for b in a.buttons(incident(), council_waiting=True)
     ]
+
+
+def test_on_call_in_charge_before_the_council_is_not_offered_the_council_again() -> None:
+    """Brought to the council while acknowledged, on call keeps it: the council decides while
+    the case waits, and nobody is offered To council again (nor in the alert stage)."""
+    kept = incident(status="acknowledged", stage="remediate", owner_role="on_call_engineer")
+    assert [b["action_id"] for b in a.buttons(kept, council_waiting=True)] == [
+        a.COUNCIL_DECIDE,
+        a.UPDATE,
+        a.RESOLVE,
+    ]
+    assert a.TO_COUNCIL not in [b["action_id"] for b in a.buttons(kept)]
+    alert = incident(stage="alert", owner_role="support_manager")
+    assert a.TO_COUNCIL not in [b["action_id"] for b in a.buttons(alert)]

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from escalator.config.process_loader import load_process
+from escalator.process.remediate import council
 from escalator.web import desk
 from escalator.web.routes import _stamp, _when
 
@@ -136,3 +137,40 @@ def test_times_in_the_persons_timezone_without_microseconds() -> None:
     assert _when({"process": spec, "person": "santhosh"}, at) == "2026-11-02 09:00:05 UTC"
     stamp = str(_stamp(context, at))
     assert 'datetime="2026-11-02T14:30:05.123456+05:30"' in stamp and ">02 Nov 14:30<" in stamp
+
+
+def escalate_targets(item: Any, person: str, **kw: Any) -> list[str]:
+    found = desk.offers(item, person, PROCESS.roles_of(person), decisions={"on_call": "x"}, **kw)
+    return [value for o in found if o.action == "escalate" for value, _ in o.options]
+
+
+def test_on_call_and_the_council_are_offered_only_when_the_process_allows() -> None:
+    """The Support Manager's Escalate list follows the decision's rule (on call only once the
+    playbook failed or fits nothing); the council not before triage, nor twice."""
+    severe = incident(owner_role="support_manager", owner_person="dinesh", stage="escalate")
+    assert "on_call_engineer" not in escalate_targets(severe, "dinesh")
+    assert "on_call_engineer" not in escalate_targets(severe, "dinesh", playbook_outcome="resolved")
+    assert "on_call_engineer" in escalate_targets(severe, "dinesh", playbook_outcome="failed")
+    assert "engineering_council" in escalate_targets(severe, "dinesh")
+    assert "engineering_council" not in escalate_targets(
+        incident(owner_role="support_manager", owner_person="dinesh", stage="alert"), "dinesh"
+    )
+    before_council = incident(
+        status="acknowledged", owner_role="on_call_engineer", owner_person="michael"
+    )
+    before_council.stage = "remediate"
+    assert "engineering_council" not in escalate_targets(before_council, "michael")
+
+
+def test_acknowledge_is_offered_only_to_the_owning_roles_holders() -> None:
+    second = incident(owner_role="second_tier", owner_person="noah", stage="escalate")
+    assert ("acknowledge", False) not in offered(second, "santhosh")
+    assert all(a != "acknowledge" for a, _ in offered(second, "santhosh"))
+    assert offered(second, "noah")[0] == ("acknowledge", True)
+
+
+def test_bring_to_the_council_waits_for_triage() -> None:
+    assert not council.may_bring(incident(stage="alert"))
+    assert council.may_bring(incident(status="acknowledged", stage="triage"))
+    assert not council.may_bring(incident(status="acknowledged", stage="remediate"))
+    assert not council.may_bring(incident(status="resolved", stage="postmortem"))

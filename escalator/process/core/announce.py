@@ -169,9 +169,15 @@ def buttons(incident: Incident, *, council_waiting: bool = False) -> list[dict[s
         chosen.append(_select("Decide…", DECIDE, key, DECISIONS))
     if active and incident.policy is not None:
         chosen.append(_button("Bring in SME", BRING_IN, key))
-    if active and incident.owner_role in ESCALATE_TO[ENGINEERING_COUNCIL]:
+    before_council = incident.stage == "remediate"
+    if (
+        active
+        and incident.owner_role in ESCALATE_TO[ENGINEERING_COUNCIL]
+        and incident.stage != "alert"
+        and not before_council
+    ):
         chosen.append(_button("To council", TO_COUNCIL, key))
-    if active and incident.owner_role == ENGINEERING_COUNCIL and council_waiting:
+    if active and before_council and council_waiting:
         chosen.append(_select("Decide (council)…", COUNCIL_DECIDE, key, COUNCIL_KINDS))
     if status != Status.CLOSED:
         chosen.append(_button("Post update", UPDATE, key))
@@ -182,7 +188,7 @@ def buttons(incident: Incident, *, council_waiting: bool = False) -> list[dict[s
 
 def _council_waiting(ctx: Ctx, incident: Incident) -> bool:
     """Whether the incident waits in the council's queue (REMEDIATE's case, read as data)."""
-    if incident.owner_role != ENGINEERING_COUNCIL:
+    if incident.stage != "remediate":  # before the council, whoever is in charge
         return False
     state = ctx.session.scalar(
         select(CouncilCase.state).where(CouncilCase.incident_id == incident.id)

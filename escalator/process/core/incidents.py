@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from escalator.domain import lifecycle
 from escalator.domain.lifecycle import Action, Change
-from escalator.domain.permissions import ESCALATE_TO, check_action, check_escalation
+from escalator.domain.permissions import ESCALATE_TO, Forbidden, check_action, check_escalation
 from escalator.domain.roles import ROLES
 from escalator.process.core import announce, events, people
 from escalator.process.core.context import SYSTEM, Ctx
@@ -54,10 +54,31 @@ def acknowledge(ctx: Ctx, key: str, *, note: str = "") -> Incident:
     The resolution clock keeps running."""
     _check(ctx, "incident.acknowledge")
     incident = load(ctx, key)
+    check_acknowledger(ctx, incident)
     event = _apply(ctx, incident, Action.ACKNOWLEDGE, note, actor=ctx.actor)
     incident.acknowledged_at = ctx.now
     events.publish(ctx, events.ACKNOWLEDGED, incident, event)
     return incident
+
+
+def may_acknowledge(ctx: Ctx, incident: Incident, person: str) -> bool:
+    """Whether ``person`` may take ``incident`` by acknowledging it: only someone holding the
+    role that owns it (or the person it was handed to), never anyone else, so nobody is
+    recorded under a role they do not hold."""
+    role = incident.owner_role
+    return not role or person == incident.owner_person or person in people.members(ctx, role)
+
+
+def check_acknowledger(ctx: Ctx, incident: Incident) -> None:
+    """Refuse (403) an acknowledgement by someone outside the owning role."""
+    if ctx.actor == SYSTEM or may_acknowledge(ctx, incident, ctx.actor):
+        return
+    role = incident.owner_role or ""
+    raise Forbidden(
+        ctx.actor,
+        f"acknowledge {incident.key}, which is with {role.replace('_', ' ')}",
+        [role],
+    )
 
 
 def escalate(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from escalator.domain.durations import format_duration
-from escalator.domain.lifecycle import ACTIVE, Action, IllegalTransition, Status
+from escalator.domain.lifecycle import ACTIVE, Action, IllegalTransition, Stage, Status
 from escalator.domain.permissions import check_action
 from escalator.domain.roles import SUPPORT_MANAGER
 from escalator.process import triage
@@ -147,6 +147,7 @@ def _awaiting_decision(incident: Incident) -> bool:
         Status(incident.status) in ACTIVE
         and incident.owner_role == SUPPORT_MANAGER
         and incident.policy is None
+        and incident.stage != Stage.REMEDIATE  # the manager brought it to the council instead
     )
 
 

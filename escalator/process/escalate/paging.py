@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalator.domain.durations import format_duration
-from escalator.domain.lifecycle import ACTIVE, Status
+from escalator.domain.lifecycle import ACTIVE, Stage, Status
 from escalator.domain.permissions import check_escalation
 from escalator.domain.roles import ENGINEERING_MANAGER, SUPPORT_MANAGER
 from escalator.process.core import announce, incidents, people
@@ -174,6 +174,7 @@ def on_bring_in(ctx: Ctx, incident: Incident, timer: Timer) -> None:
         incident.status != Status.ACKNOWLEDGED
         or incident.policy is None
         or incident.owner_role != on_call  # handed on since; the rule is on call's
+        or incident.stage == Stage.REMEDIATE  # before the council: the council decides
     ):
         return
     after = format_duration(timedelta(seconds=int(incident.policy["bring_in_after_seconds"])))
@@ -254,7 +255,7 @@ def responders(session: Session, incident: Incident) -> list[Responder]:
     """Who works on the incident: its owner (in charge), then everyone who answered a page
     for help, each with the role they came as and when they joined."""
     found: list[Responder] = []
-    if incident.owner_person:
+    if incident.owner_person and incident.status != Status.OPEN:  # in charge once acknowledged
         found.append(
             Responder(
                 incident.owner_person,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalator.domain.durations import format_duration
-from escalator.domain.lifecycle import ACTIVE, Status
+from escalator.domain.lifecycle import ACTIVE, Stage, Status
 from escalator.domain.permissions import Forbidden
 from escalator.domain.roles import ENGINEERING_COUNCIL, ENGINEERING_MANAGER, SUPPORT_MANAGER
 from escalator.process.core import announce, events, incidents, people
@@ -48,10 +48,25 @@ def case_of(ctx: Ctx, incident: Incident) -> CouncilCase | None:
     return ctx.session.get(CouncilCase, incident.id)
 
 
+def may_bring(incident: Incident) -> bool:
+    """Whether the incident can be brought to the council now: while it is worked on, once
+    triage has started (not in the alert stage), and not while it is before the council."""
+    return Status(incident.status) in ACTIVE and incident.stage not in (
+        Stage.ALERT,
+        Stage.REMEDIATE,
+    )
+
+
 def bring(ctx: Ctx, key: str, *, note: str = "") -> Incident:
-    """Hand the incident to the council (the Support Manager, the Engineering Manager, the
-    On Call Engineer or the SME may): the core move, which this stage hears of."""
+    """Bring the incident to the council (the Support Manager, the Engineering Manager, the
+    On Call Engineer or the SME may): the core move, which this stage hears of. Acknowledged,
+    it stays acknowledged with whoever is in charge (on call) while the council decides."""
     return incidents.escalate(ctx, key, to_role=ENGINEERING_COUNCIL, note=note)
+
+
+def before_council(incident: Incident) -> bool:
+    """Whether the incident is before the council (the REMEDIATE stage), whoever owns it."""
+    return incident.stage == Stage.REMEDIATE
 
 
 def _high(ctx: Ctx, incident: Incident) -> bool:
@@ -64,7 +79,7 @@ def on_handed_over(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
     """The incident reached the council: open its case, tell every member, start the clock.
     Handed on from the council to someone else: its case leaves the queue."""
     case = case_of(ctx, incident)
-    if incident.owner_role != ENGINEERING_COUNCIL:
+    if not before_council(incident):
         if case is not None and case.state == WAITING:
             case.state, case.updated_at = CLOSED, ctx.now
             cancel_timers(ctx, incident, TIMERS)
@@ -198,9 +213,18 @@ def on_deadline(ctx: Ctx, incident: Incident, timer: Timer) -> None:
 
 
 def on_resolved(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
+    """Resolved (or closed): the council's case is moot; it closes (leaving the queue if it
+    waited there) and the timeline says so."""
     case = case_of(ctx, incident)
     if case is not None and case.state != CLOSED:
         case.state, case.updated_at = CLOSED, ctx.now
+        cancel_timers(ctx, incident, TIMERS)
+        record(
+            ctx,
+            incident,
+            "council_case_closed",
+            note=f"the council's case is closed as moot: the incident was {incident.status}",
+        )
 
 
 @dataclass(frozen=True)

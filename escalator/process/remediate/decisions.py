@@ -33,13 +33,14 @@ from escalator.process.core.errors import InvalidInput, NotFound, possible_id
 from escalator.process.core.notify import notify
 from escalator.process.core.records import cancel_timers, load, record, schedule
 from escalator.process.remediate import council, rollback
-from escalator.store.models import CouncilDecision, Incident, Timer
+from escalator.store.models import CouncilDecision, Incident, TimelineEvent, Timer
 
 INFO_DUE = "council.info_due"
 WORK_DUE = "council.work_due"
 RESOLUTION_TIMERS = ("resolution.warning", "resolution.deadline")  # ESCALATE's clock
 
 AWAITING, OPEN, ANSWERED, SUPERSEDED = "awaiting_approval", "open", "answered", "superseded"
+MOOT = "moot"  # a question left open when the incident was resolved or closed
 LIVE = frozenset({AWAITING, OPEN, rollback.ACTING, rollback.MANUAL})
 ASKABLE = ("second_tier", "customer")
 
@@ -323,8 +324,9 @@ def _act(ctx: Ctx, incident: Incident, row: CouncilDecision) -> None:
             incident,
             people=asked,
             subject=f"The council asks{via}: {row.params['question']}",
-            body=f"Answer by {row.due_at:%Y-%m-%d %H:%M} UTC: escalator council answer "
-            f"{incident.key} {row.id} --text …",
+            body=f"Answer by {row.due_at:%Y-%m-%d %H:%M} UTC in the console, under "
+            f'"Engineering Council" at /incidents/{incident.key}/council (or: escalator '
+            f"council answer {incident.key} {row.id} --text …).",
             because=event,
         )
     elif row.kind in ("allocate_short_term", "allocate_long_term"):
@@ -439,6 +441,31 @@ def answer(ctx: Ctx, key: str, decision_id: int, *, text: str) -> CouncilDecisio
     )
     council.back_to_queue(ctx, incident, f"{ctx.actor} answered the council's question")
     return row
+
+
+def on_finished(ctx: Ctx, incident: Incident, event: TimelineEvent) -> None:
+    """Resolved or closed: the council's questions still open (or awaiting approval) are moot;
+    they close, their clocks stop, and the timeline says so."""
+    for row in of(ctx, incident):
+        if row.kind != "gather_info" or row.state not in (OPEN, AWAITING):
+            continue
+        row.state, row.updated_at = MOOT, ctx.now
+        row.result = {**row.result, "moot": incident.status, "at": ctx.now.isoformat()}
+        for timer in ctx.session.scalars(
+            select(Timer).where(
+                Timer.incident_id == incident.id, Timer.kind == INFO_DUE, Timer.state == "pending"
+            )
+        ):
+            if timer.payload.get("decision") == row.id:
+                timer.state, timer.fired_at = "cancelled", ctx.now
+        record(
+            ctx,
+            incident,
+            "info_moot",
+            note=f"the council's question #{row.id} ({row.params.get('question')}) is moot: "
+            f"the incident was {incident.status}",
+            data={"decision": row.id},
+        )
 
 
 def _timer_decision(ctx: Ctx, incident: Incident, timer: Timer) -> CouncilDecision | None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from escalator.config.process import Process
-from escalator.process.remediate import changes, decisions, rollback
+from escalator.process.remediate import changes, council, decisions, rollback
 from escalator.store.models import CouncilCase, CouncilDecision, Incident, OutboxMessage
 
 
@@ -67,6 +67,11 @@ class Panel:
     changes: list[changes.Before]
     flags: list[dict[str, Any]] = field(default_factory=list)
     releases: list[str] = field(default_factory=list)
+
+    @property
+    def may_bring(self) -> bool:
+        """Whether "Bring to the council" is offered (not before triage started)."""
+        return council.may_bring(self.incident)
 
 
 def _state(session: Session, row: CouncilDecision) -> tuple[str, str | None]:

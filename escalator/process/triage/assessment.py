@@ -13,6 +13,7 @@ from escalator.process.core.context import Ctx
 from escalator.process.core.records import cancel_timers, load, record
 from escalator.process.triage import tickets
 from escalator.process.triage.kickoff import TIMERS
+from escalator.process.triage.report import writable
 from escalator.store.models import Assessment, Incident
 
 
@@ -21,6 +22,7 @@ def evaluate(ctx: Ctx, key: str, answers: Answers) -> tuple[Incident, Verdict]:
     the incident to the Support Manager when the severity meets the threshold. A new
     severity is published (``events.SEVERITY_CHANGED``)."""
     incident = load(ctx, key)
+    writable(incident, "assess the severity")
     verdict = assess(ctx.process.severity_rules, answers, default=ctx.process.spec.severity.default)
     ctx.session.add(
         Assessment(

@@ -13,6 +13,7 @@ from escalator.process.core import incidents
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import InvalidInput, NotFound
 from escalator.process.core.records import load, record
+from escalator.process.triage.report import writable
 from escalator.store.models import Incident, PlaybookRun, TimelineEvent
 
 Outcome = Literal["resolved", "failed", "not_applicable"]
@@ -71,6 +72,7 @@ def _run(ctx: Ctx, incident: Incident, entry_id: str) -> PlaybookRun:
 def attach(ctx: Ctx, key: str, entry_id: str) -> PlaybookRun:
     """Attach an entry by hand, when matching did not find it."""
     incident = load(ctx, key)
+    writable(incident, "attach a playbook entry")
     entry = next((e for e in ctx.process.playbooks if e.id == entry_id), None)
     if entry is None:
         raise NotFound(f"no playbook entry {entry_id!r}")
@@ -97,6 +99,7 @@ def attach(ctx: Ctx, key: str, entry_id: str) -> PlaybookRun:
 
 def tick(ctx: Ctx, key: str, entry_id: str, step: int) -> PlaybookRun:
     incident = load(ctx, key)
+    writable(incident, "tick a playbook step")
     run = _run(ctx, incident, entry_id)
     if not 0 <= step < len(run.steps):
         raise InvalidInput("step", f"{entry_id} has steps 0 to {len(run.steps) - 1}")
@@ -120,6 +123,7 @@ def conclude(
     if outcome not in OUTCOMES:
         raise InvalidInput("outcome", f"one of {', '.join(OUTCOMES)}")
     incident = load(ctx, key)
+    writable(incident, "record the playbook's outcome")
     runs = runs_of(ctx, incident)
     if entry_id is not None:
         runs = [_run(ctx, incident, entry_id)]

@@ -6,16 +6,22 @@ from typing import Any
 
 from sqlalchemy import select
 
-from escalator.domain.lifecycle import Change
+from escalator.domain.lifecycle import Change, check_open
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import InvalidInput
 from escalator.process.core.evidence import attach
-from escalator.process.core.records import load, record
+from escalator.process.core.records import load, record, state_of
 from escalator.store.models import Attachment, Incident, IncidentLink, Report
 from escalator.store.upsert import dialect_insert
 
 FIELDS = ("who", "what", "where", "when", "how")
 EVIDENCE_KINDS = ("log", "email", "pagerduty", "cloudwatch", "graph", "statsd", "other")
+
+
+def writable(incident: Incident, what: str) -> None:
+    """Triage's writes (the report, evidence, the assessment, the playbook) are refused once
+    the incident is resolved or closed, naming its status."""
+    check_open(state_of(incident), what)
 
 
 def prefill(ctx: Ctx, incident: Incident) -> Report:
@@ -55,6 +61,7 @@ def update(ctx: Ctx, key: str, changes: dict[str, str]) -> Report:
     if unknown:
         raise InvalidInput(sorted(unknown)[0], f"not a field of the report ({', '.join(FIELDS)})")
     incident = load(ctx, key)
+    writable(incident, "edit the incident report")
     row = ctx.session.get(Report, incident.id)
     assert row is not None
     for name in FIELDS:
@@ -110,6 +117,7 @@ def add_link(
     if kind not in EVIDENCE_KINDS:
         raise InvalidInput("kind", f"one of {', '.join(EVIDENCE_KINDS)}")
     incident = load(ctx, key)
+    writable(incident, "add evidence")
     row, made = _link(ctx, incident, "evidence", url, title or kind, url)
     if made:
         record(ctx, incident, "evidence_added", note=f"{kind}: {title or url}", data={"url": url})
@@ -124,6 +132,7 @@ def upload(
     if len(data) > max_bytes:
         raise InvalidInput("file", f"{len(data)} bytes is over the {max_bytes}-byte limit")
     incident = load(ctx, key)
+    writable(incident, "add evidence")
     row = attach(
         ctx,
         incident,

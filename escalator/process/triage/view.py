@@ -33,6 +33,12 @@ class TriageView:
     related: list[related_search.Related] = field(default_factory=list)
 
     @property
+    def writable(self) -> bool:
+        """Whether the checklist's forms are offered: not once it is resolved or closed (the
+        use cases refuse those writes, naming the status)."""
+        return self.incident.status in ("open", "acknowledged")
+
+    @property
     def due_at(self) -> datetime | None:
         return self.incident.triage_due_at
 
