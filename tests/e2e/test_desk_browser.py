@@ -151,12 +151,30 @@ def test_queues_clocks_and_my_pages(
 
         # item 4: the paged engineer sees and acknowledges the page, and reads its message
         page = sign_in(browser, base, token_for(engineer))
+        stale = sign_in(browser, base, token_for(engineer))
+        stale.goto(f"{base}/pages")
         page.click("nav >> text=My pages")
         row = page.locator("#my-pages tr", has_text="INC-3")
         expect(row).to_contain_text("paging")
         row.locator("button:has-text('Acknowledge')").click()
-        expect(page).to_have_url(f"{base}/incidents/INC-3")
+        # review #14: acknowledging keeps you on My pages; #12: roles read as words
+        expect(page).to_have_url(f"{base}/pages")
+        expect(row).to_contain_text("acknowledged by " + engineer)
+        expect(row).to_contain_text("on call engineer (step 1)")
+        # review #6: a refused acknowledgement shows My pages again, at its own address
+        stale.locator("#my-pages button:has-text('Acknowledge')").click()
+        expect(stale.get_by_role("alert")).to_be_visible()
+        expect(stale).to_have_url(f"{base}/pages")
+        stale.close()
+        page.goto(f"{base}/incidents/INC-3")
         expect(page.locator("#status")).to_have_text("acknowledged")
+        # review #12, #16: the Pages table in words, with its console delivery
+        pages_table = page.locator("table.pages")
+        expect(pages_table).to_contain_text("on call 1 (on call engineer)")
+        expect(pages_table.locator("td.delivery").first).to_contain_text("console")
+        for internal in ("owner_role", "owner_person", "first_tier"):
+            expect(page.locator("#timeline")).not_to_contain_text(internal)
+        expect(page.locator("#incident-head")).not_to_contain_text("_")
         page.click("nav >> text=Messages")
         mine = page.locator("#message-rows")
         expect(mine).to_contain_text("you are paged as on_call_engineer")
