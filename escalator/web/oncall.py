@@ -63,7 +63,9 @@ def _show(
             "may_edit": "engineering_manager" in ctx.process.roles_of(person),
             "definitions": {r: people.definition(ctx, r) for r in names},
         }
-    return render(request, "oncall.html", person, code=code, error=error, now=now, **view)
+    return render(
+        request, "oncall.html", person, code=code, error=error, now=now, canonical="/oncall", **view
+    )
 
 
 @router.get("/oncall")

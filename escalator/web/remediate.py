@@ -55,6 +55,7 @@ def _show(
         template,
         person,
         code=code,
+        canonical=f"/incidents/{incident.key}/council",
         panel=panel,
         now=now,
         error=error,

@@ -112,7 +112,22 @@ def _no_ack_links(text: str | None) -> str:
     return ACK_LINK.sub("[acknowledgement link: its recipient's only]", text or "")
 
 
+def label(value: object) -> str:
+    """An internal identifier as people read it: ``first_tier`` -> "first tier",
+    ``playbook_attached`` -> "playbook attached", ``on_call_engineer.backup`` -> "on call
+    engineer (backup)". Anything else (a person, a free text) is shown as it is."""
+    if value is None or value == "":
+        return "—"
+    text = str(value)
+    if not re.fullmatch(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?", text):
+        return text
+    head, _, tail = text.partition(".")
+    said = head.replace("_", " ")
+    return f"{said} ({tail.replace('_', ' ')})" if tail else said
+
+
 templates.env.filters["when"] = _when
+templates.env.filters["label"] = label
 templates.env.filters["no_ack_links"] = _no_ack_links
 templates.env.filters["linkify"] = _linkify
 templates.env.filters["stamp"] = _stamp
@@ -187,6 +202,12 @@ async def to_login(request: Request, __: Exception) -> Response:
 @router.get("/")
 def home(request: Request, svc: ServicesDep) -> Response:
     return RedirectResponse("/incidents" if _signed_in(request, svc) else "/login", status_code=303)
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon browsers ask for at the root even when the page names its own."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
 @router.get("/login")
@@ -401,7 +422,11 @@ def act(
     note: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "",
     decision: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
 ) -> Response:
+    """One of the incident's actions. ``back`` names the page the button was on when that is
+    not the incident's (``/pages``: acknowledging from My pages keeps you there)."""
+    here = back if back in BACK_TO else ""
     simple = {
         "acknowledge": paging.acknowledge,  # joins as a responder when paged for help
         "resolve": incidents.resolve,
@@ -423,8 +448,10 @@ def act(
             else:
                 raise NotFound(f"no action {action!r}")
     except FAILURES as exc:
+        if here:
+            return BACK_TO[here](request, svc, person, error=str(exc), code=CODES[type(exc)])
         return _incident_page(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
-    return RedirectResponse(f"/incidents/{key}", status_code=303)
+    return RedirectResponse(here or f"/incidents/{key}", status_code=303)
 
 
 @router.get("/report")
@@ -501,6 +528,7 @@ def _messages_page(
         mine=destinations_of(svc, person),
         state=state,
         error=error,
+        canonical="/messages",
         failed_timers=failed_timers,
         failed_alerts=failed_alerts,
     )
@@ -523,10 +551,22 @@ def destinations_of(svc: Services, person: str) -> list[str]:
 @router.get("/pages")
 def my_pages(request: Request, svc: ServicesDep, person: Viewer) -> Response:
     """The person's pages, ringing ones first, each with an Acknowledge button."""
+    return _my_pages(request, svc, person)
+
+
+def _my_pages(
+    request: Request, svc: Services, person: str, *, error: str = "", code: int = 200
+) -> Response:
     with svc.db.read() as session:
         mine = pages.of_person(session, person)
     mine.sort(key=lambda v: v.page.state != "paging")
-    return render(request, "my_pages.html", person, mine=mine)
+    return render(
+        request, "my_pages.html", person, code=code, mine=mine, error=error, canonical="/pages"
+    )
+
+
+# pages an incident's action may come back to (an allow-list: never a redirect elsewhere)
+BACK_TO = {"/pages": _my_pages}
 
 
 @router.post("/messages/{message_id}/retry")
@@ -545,7 +585,14 @@ def _integrations_page(
     with svc.db.read() as session:
         rows = integrations.list_all(session)
     return render(
-        request, "integrations.html", person, code=code, integrations=rows, kinds=KINDS, **context
+        request,
+        "integrations.html",
+        person,
+        code=code,
+        integrations=rows,
+        kinds=KINDS,
+        canonical="/integrations",
+        **context,
     )
 
 

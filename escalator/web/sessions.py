@@ -33,6 +33,7 @@ def _show(
         current=request.state.console_session,
         limits=limits,
         error=error,
+        canonical="/sessions",
     )
 
 

@@ -37,6 +37,7 @@ def _show(
         code=code,
         view=view,
         left=left,
+        canonical=f"/incidents/{view.incident.key}/triage",
         error=error,
         fields=report.FIELDS,
         user_impacts=USER_IMPACTS,

@@ -153,7 +153,7 @@ def test_the_triage_form_walks_the_checklist_to_the_support_manager(
         page.click("button:has-text('Assess severity')")
         expect(page.locator("#verdict")).to_contain_text("SEV1: blocked + key account")
         expect(page.locator("#triage-clock")).to_contain_text("dinesh")
-        expect(page.locator("#triage-clock")).to_contain_text("support_manager")
+        expect(page.locator("#triage-clock")).to_contain_text("(support manager)")
         page.goto(f"{base}/incidents/INC-1")
         expect(page.locator("#timeline")).to_contain_text(
             "SEV1 meets the escalation threshold SEV2"

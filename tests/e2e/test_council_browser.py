@@ -89,7 +89,7 @@ def test_council_queue_decision_form_and_history(
 
         page.goto(f"{base}/incidents/{key}")
         history = page.locator("#council-panel #decision-history")
-        expect(history).to_contain_text("ask second_tier: Which accounts?")
+        expect(history).to_contain_text("ask second tier: Which accounts?")
         expect(history).to_contain_text("roll back flag new-checkout")
         if os.environ.get("ESCALATOR_SCREENSHOTS"):
             page.screenshot(

@@ -21,6 +21,7 @@ from escalator.domain.severity import Answers
 from escalator.process.alert import opening
 from escalator.process.core import incidents
 from escalator.process.escalate import escalation
+from escalator.process.remediate import council
 from escalator.process.triage import assessment, playbooks
 from escalator.store.models import Incident, Page
 from tests.conftest import need
@@ -151,12 +152,30 @@ def test_queues_clocks_and_my_pages(
 
         # item 4: the paged engineer sees and acknowledges the page, and reads its message
         page = sign_in(browser, base, token_for(engineer))
+        stale = sign_in(browser, base, token_for(engineer))
+        stale.goto(f"{base}/pages")
         page.click("nav >> text=My pages")
         row = page.locator("#my-pages tr", has_text="INC-3")
         expect(row).to_contain_text("paging")
         row.locator("button:has-text('Acknowledge')").click()
-        expect(page).to_have_url(f"{base}/incidents/INC-3")
+        # review #14: acknowledging keeps you on My pages; #12: roles read as words
+        expect(page).to_have_url(f"{base}/pages")
+        expect(row).to_contain_text("acknowledged by " + engineer)
+        expect(row).to_contain_text("on call engineer (step 1)")
+        # review #6: a refused acknowledgement shows My pages again, at its own address
+        stale.locator("#my-pages button:has-text('Acknowledge')").click()
+        expect(stale.get_by_role("alert")).to_be_visible()
+        expect(stale).to_have_url(f"{base}/pages")
+        stale.close()
+        page.goto(f"{base}/incidents/INC-3")
         expect(page.locator("#status")).to_have_text("acknowledged")
+        # review #12, #16: the Pages table in words, with its console delivery
+        pages_table = page.locator("table.pages")
+        expect(pages_table).to_contain_text("on call 1 (on call engineer)")
+        expect(pages_table.locator("td.delivery").first).to_contain_text("console")
+        for internal in ("owner_role", "owner_person", "first_tier"):
+            expect(page.locator("#timeline")).not_to_contain_text(internal)
+        expect(page.locator("#incident-head")).not_to_contain_text("_")
         page.click("nav >> text=Messages")
         mine = page.locator("#message-rows")
         expect(mine).to_contain_text("you are paged as on_call_engineer")
@@ -226,8 +245,13 @@ def test_every_page_fits_at_1280_and_390_and_axe_finds_nothing_serious(
     with svc.unit_of_work("santhosh") as ctx:
         opening.report(ctx, title="Coupon totals wrong " + "long-title-" * 12, caller="Ann")
     key = _sev1_escalated(svc)
+    with svc.unit_of_work("dinesh") as ctx:
+        council.bring(ctx, _sev1_escalated(svc), note="a release went out just before")
     clock.advance(timedelta(minutes=5))
     paths = [
+        "/incidents?status=closed",  # review #15: an empty list fits a phone
+        "/council",
+        "/incidents/INC-3/council",
         "/incidents",
         "/incidents?queue=breaching",
         f"/incidents/{key}",
@@ -274,6 +298,18 @@ def test_every_page_fits_at_1280_and_390_and_axe_finds_nothing_serious(
                     ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
                 )
                 problems += [f"{path} at {width} px: {v}" for v in found]
+            # review #15: the council's queue reads with its labels on a phone, like My pages
+            page.goto(base + "/council")
+            cells = page.locator("#council-queue td[data-label]")
+            assert cells.count() >= 6
+            if width == 390:
+                before = cells.nth(2).evaluate("td => getComputedStyle(td, '::before').content")
+                assert "Brought by" in before, before
+        # review #16: the browser's icon is served, at /favicon.ico too
+        for icon in ("/static/favicon.svg", "/favicon.ico"):
+            answer = page.request.get(base + icon)
+            assert answer.ok and "svg" in answer.headers["content-type"], icon
+        expect(page.locator("link[rel=icon]")).to_have_attribute("href", "/static/favicon.svg")
         # item 10: /docs works with no internet (Swagger UI from the package)
         context.route("https://**", lambda route: route.abort())
         page.set_viewport_size({"width": 1280, "height": 900})

@@ -147,7 +147,7 @@ def test_timers_set_aside_show_on_the_messages_page(
         client.post("/login", data={"token": token_for("santhosh")})
         page = client.get("/messages").text
     assert "Set aside by the worker" in page
-    assert "clock triage.deadline" in page and f'href="/incidents/{key}"' in page
+    assert "clock triage deadline" in page and f'href="/incidents/{key}"' in page
     assert "RuntimeError: no such rotation: nights" in page
 
 

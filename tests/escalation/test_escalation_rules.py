@@ -336,7 +336,7 @@ def test_the_on_call_page_shows_forms_to_the_engineering_manager_only(
 
     noah, raja = page_for("noah"), page_for("raja")
     for text in (noah, raja):
-        assert 'data-role="on_call_engineer"' in text and "on_call calendar" in text
+        assert 'data-role="on_call_engineer"' in text and "on call calendar" in text
     assert "Add override" not in noah and "Save rotation" not in noah
     assert "Add override" in raja and "Save rotation" in raja
     page_for("noah")  # signed in as Noah again
