@@ -22,6 +22,7 @@ from escalator.process.triage import assessment, playbooks, report
 from escalator.store.models import CouncilCase, CouncilDecision, OutboxMessage, TimelineEvent
 from escalator.web import desk
 from tests.escalation.conftest import escalated
+from tests.web.test_console_sessions import sign_in
 
 Auth = Callable[[str], dict[str, str]]
 
@@ -150,7 +151,9 @@ def test_resolving_makes_the_councils_open_question_moot(svc: Services) -> None:
         decisions.answer(ctx, key, asked_id, text="acme")
 
 
-def test_triage_is_read_only_once_resolved(svc: Services, client: TestClient, auth: Auth) -> None:
+def test_triage_is_read_only_once_resolved(
+    svc: Services, client: TestClient, auth: Auth, token_for: Callable[[str], str]
+) -> None:
     with svc.unit_of_work("santhosh") as ctx:
         key = opening.report(ctx, title="exports fail", caller="Bob", account="acme").key
         incidents.acknowledge(ctx, key)
@@ -177,6 +180,11 @@ def test_triage_is_read_only_once_resolved(svc: Services, client: TestClient, au
     )
     assert answered.status_code == 409, answered.text
     assert "cannot assess the severity: the incident is resolved" in answered.json()["detail"]
+    # the console offers none of the checklist's forms, and says why
+    sign_in(client, token_for("santhosh"))
+    page = client.get(f"/incidents/{key}/triage").text
+    assert "is resolved: the checklist is kept as it was" in page
+    assert 'method="post"' not in page.split('<ol class="checklist">', 1)[1]
 
 
 def test_a_manager_who_brings_it_to_the_council_is_not_chased_for_a_decision(
