@@ -45,6 +45,17 @@ DETAILS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     OTHER: ((), ()),
 }
 
+# the details in words, for what to fix
+DETAIL_WORDS = {
+    "alarm": "the alarm's name",
+    "direction": "the direction the threshold moves (up or down)",
+    "from": "the threshold it moves from",
+    "to": "the threshold it moves to",
+    "metric": "the metric's name",
+    "service": "the service",
+    "url": "the document's URL",
+}
+
 Problem = tuple[str, str]  # (field, what to fix)
 
 
@@ -88,11 +99,15 @@ def item_problems(spec: ItemSpec, *, people: Collection[str], now: datetime) -> 
         if name not in required + optional:
             known = ", ".join(required + optional) or "none"
             problems.append(
-                (f"details.{name}", f"{spec.kind} items take no {name!r} (known: {known})")
+                (
+                    f"details.{name}",
+                    f"{KIND_LABELS[spec.kind]} items take no {name!r} (known: {known})",
+                )
             )
     for name in required:
         if not str(spec.details.get(name, "")).strip():
-            problems.append((f"details.{name}", f"{spec.kind} items need {name}"))
+            words = DETAIL_WORDS.get(name, name)
+            problems.append((f"details.{name}", f"{KIND_LABELS[spec.kind]} items need {words}"))
     if spec.kind == ALARM_THRESHOLD:
         problems.extend(_threshold_problems(spec.details))
     return problems

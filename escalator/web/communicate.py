@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from escalator.api.deps import ServicesDep
 from escalator.app import Services
 from escalator.domain.durations import format_duration
+from escalator.domain.permissions import ACTION_ROLES
 from escalator.process.communicate import closing, contacts, updates, view
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import InvalidInput
@@ -39,8 +40,15 @@ def queue(request: Request, svc: ServicesDep, person: Viewer) -> Response:
     with svc.db.read() as session:
         items = view.due(session, now)
     partial = request.headers.get("HX-Request") == "true"
+    # overdue while the incident is open: what the Support Manager is told of (clock.py)
+    overdue = [i for i in items if i.due_at and i.due_at <= now and not i.resolution]
     return render(
-        request, "_due_rows.html" if partial else "updates.html", person, items=items, now=now
+        request,
+        "_due_rows.html" if partial else "updates.html",
+        person,
+        items=items,
+        now=now,
+        overdue=overdue,
     )
 
 
@@ -55,6 +63,7 @@ def _show(
     code: int = 200,
     text: str | None = None,
     next_update: str | None = None,
+    reason: str = "",
 ) -> Response:
     now = svc.clock.now()
     try:
@@ -62,18 +71,32 @@ def _show(
             panel = view.panel(session, svc.process, key, now, sender=person)
     except FAILURES as exc:
         return render(request, "error.html", person, code=CODES[type(exc)], error=str(exc))
+    roles = svc.process.roles_of(person)
     return render(
         request,
         template,
         person,
         code=code,
         panel=panel,
+        # the forms offered only to whom the use cases allow (domain/permissions.py)
+        may_update=bool(roles & ACTION_ROLES["customer.update"]),
+        may_waive=bool(roles & ACTION_ROLES["customer.waive"]),
+        who_updates=_holders(svc, "customer.update"),
+        who_waives=_holders(svc, "customer.waive"),
         now=now,
         error=error,
         text=panel.draft if text is None else text,
         next_update=panel.suggested_next if next_update is None else next_update,
+        reason=reason,
         back="incident" if template == "_customers.html" else "customers",
     )
+
+
+def _holders(svc: Services, action: str) -> str:
+    """Who may take ``action``, in words: "the Support Manager or On Duty Second-Tier …"."""
+    roles = svc.process.spec.roles
+    names = [roles[r].description if r in roles else r for r in sorted(ACTION_ROLES[action])]
+    return " or ".join(names)
 
 
 @router.get("/incidents/{key}/customers")
@@ -108,6 +131,7 @@ def _do(
             code=CODES[type(exc)],
             text=kept.get("text"),
             next_update=kept.get("next_update"),
+            reason=kept.get("reason", ""),
         )
     where = f"/incidents/{key}#customers" if back == "incident" else f"/incidents/{key}/customers"
     return RedirectResponse(where, status_code=303)
@@ -169,4 +193,12 @@ def waive(
     reason: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
 ) -> Response:
-    return _do(request, svc, person, key, lambda ctx: closing.waive(ctx, key, reason=reason), back)
+    return _do(
+        request,
+        svc,
+        person,
+        key,
+        lambda ctx: closing.waive(ctx, key, reason=reason),
+        back,
+        reason=reason,
+    )

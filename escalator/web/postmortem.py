@@ -4,6 +4,7 @@ incident, the action items open or overdue)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -12,7 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 from escalator.api.deps import ServicesDep
 from escalator.api.postmortem import due_at
 from escalator.app import Services
-from escalator.domain.postmortem import DIRECTIONS, KIND_LABELS
+from escalator.domain.permissions import ACTION_ROLES
+from escalator.domain.postmortem import DETAILS, DIRECTIONS, KIND_LABELS
 from escalator.process.core import people
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import NotFound
@@ -25,6 +27,30 @@ from escalator.web.routes import CODES, FAILURES, Viewer, render
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
 DETAIL_FIELDS = ("alarm", "direction", "from", "to", "metric", "service", "url")
+# the action item form's fields in words, for its labels and its errors
+FIELD_LABELS = {
+    "kind": "Kind",
+    "title": "What is to be done",
+    "owner": "Owner",
+    "due": "Due",
+    "jira": "JIRA",
+    "alarm": "Alarm",
+    "direction": "Direction",
+    "from": "Threshold from",
+    "to": "Threshold to",
+    "metric": "Metric",
+    "service": "Service",
+    "url": "Document URL",
+}
+
+
+def _in_words(exc: Exception) -> str:
+    """An action item's refusal with each field named as the form labels it
+    ("Alarm: an alarm threshold item needs …") instead of ``details.alarm``."""
+    text = str(exc)
+    for name, label in FIELD_LABELS.items():
+        text = re.sub(rf"(^|; )(details\.)?{name}: ", rf"\g<1>{label}: ", text)
+    return text
 
 
 def _common(ctx: Ctx, person: str) -> dict[str, Any]:
@@ -34,14 +60,27 @@ def _common(ctx: Ctx, person: str) -> dict[str, Any]:
         "kinds": KIND_LABELS,
         "directions": DIRECTIONS,
         "people_ids": list(ctx.process.spec.people),
-        "manager": bool(roles & {"support_manager", "engineering_manager"}),
+        "manager": bool(roles & ACTION_ROLES["postmortem.review"]),
+        # the owner of a post-mortem writes it too (retrospective.check_write)
+        "writer": bool(roles & ACTION_ROLES["postmortem.write"]),
+        "waiver_ok": bool(roles & ACTION_ROLES["postmortem.waive"]),
+        "kind_fields": {k: req + opt for k, (req, opt) in DETAILS.items()},
+        "kind_required": {k: req for k, (req, _) in DETAILS.items()},
+        "field_labels": FIELD_LABELS,
         "now": ctx.now,
         "not_available": NotAvailable,
     }
 
 
 def _postmortem_page(
-    request: Request, svc: Services, person: str, key: str, *, error: str = "", code: int = 200
+    request: Request,
+    svc: Services,
+    person: str,
+    key: str,
+    *,
+    error: str = "",
+    code: int = 200,
+    typed: dict[str, dict[str, str]] | None = None,
 ) -> Response:
     try:
         with svc.looking(person) as ctx:
@@ -49,7 +88,16 @@ def _postmortem_page(
             common = _common(ctx, person)
     except NotFound as exc:
         return render(request, "error.html", person, code=404, error=str(exc))
-    return render(request, "postmortem.html", person, code=code, error=error, pm=shown, **common)
+    return render(
+        request,
+        "postmortem.html",
+        person,
+        code=code,
+        error=error,
+        pm=shown,
+        typed=typed or {},
+        **common,
+    )
 
 
 def _review_page(
@@ -60,6 +108,7 @@ def _review_page(
     *,
     error: str = "",
     code: int = 200,
+    typed: dict[str, dict[str, str]] | None = None,
 ) -> Response:
     with svc.looking(person) as ctx:
         try:
@@ -67,7 +116,17 @@ def _review_page(
         except NotFound as exc:
             if review_id is not None:
                 return render(request, "error.html", person, code=404, error=str(exc))
-            return render(request, "review.html", person, review=None, past=[], error=error)
+            common = _common(ctx, person)
+            return render(
+                request,
+                "review.html",
+                person,
+                code=code,
+                review=None,
+                past=[],
+                error=error,
+                **common,
+            )
         agenda = reviews.agenda_of(ctx, row)
         entries = [
             pm_view.view(ctx, a.incident.key) for a in agenda.incidents if a.postmortem is not None
@@ -85,20 +144,34 @@ def _review_page(
         entries=entries,
         open_items=open_items,
         past=past,
+        typed=typed or {},
         **common,
     )
 
 
 def _back(
-    request: Request, svc: Services, person: str, key: str, back: str, exc: Exception
+    request: Request,
+    svc: Services,
+    person: str,
+    key: str,
+    back: str,
+    exc: Exception,
+    *,
+    typed: dict[str, str] | None = None,
+    error: str | None = None,
 ) -> Response:
-    """Show the failure on the page the form was on."""
+    """Show the failure on the page the form was on, with what was typed in its form
+    (``typed``: the form's name, ``post-mortem`` or ``action-item``, and its fields)."""
     code = CODES[type(exc)]  # type: ignore[index]
+    said = str(exc) if error is None else error
+    kept = {key: typed} if typed else None
     if back.startswith("/reviews/"):
         review_id = back.removeprefix("/reviews/")
         if review_id.isdigit():
-            return _review_page(request, svc, person, int(review_id), error=str(exc), code=code)
-    return _postmortem_page(request, svc, person, key, error=str(exc), code=code)
+            return _review_page(
+                request, svc, person, int(review_id), error=said, code=code, typed=kept
+            )
+    return _postmortem_page(request, svc, person, key, error=said, code=code, typed=kept)
 
 
 def _to(back: str, key: str) -> RedirectResponse:
@@ -140,7 +213,17 @@ def write(
                 went_badly=went_badly,
             )
     except FAILURES as exc:
-        return _back(request, svc, person, key, back, exc)
+        typed = {
+            "form": "post-mortem",
+            "root_cause": root_cause,
+            "factors": factors,
+            "trigger_change": trigger_change,
+            "detected_by": detected_by,
+            "service": service,
+            "went_well": went_well,
+            "went_badly": went_badly,
+        }
+        return _back(request, svc, person, key, back, exc, typed=typed)
     return _to(back, key)
 
 
@@ -205,11 +288,19 @@ def add_item(
                 title=title,
                 owner=owner or None,
                 due_at=due_at(ctx, due, owner),
-                details={k: v for k, v in given.items() if v.strip()},
+                # only the fields of the kind picked: the form holds every kind's fields
+                details={
+                    k: v
+                    for k, v in given.items()
+                    if v.strip()
+                    and (kind not in DETAILS or k in DETAILS[kind][0] + DETAILS[kind][1])
+                },
                 jira=jira or None,
             )
     except FAILURES as exc:
-        return _back(request, svc, person, key, back, exc)
+        typed = {"form": "action-item", "kind": kind, "title": title, "owner": owner}
+        typed |= {"due": due, "jira": jira, **given}
+        return _back(request, svc, person, key, back, exc, typed=typed, error=_in_words(exc))
     return _to(back, key)
 
 
@@ -282,6 +373,18 @@ def edit_draft(
 @router.get("/reviews")
 def latest_review(request: Request, svc: ServicesDep, person: Viewer) -> Response:
     return _review_page(request, svc, person, None)
+
+
+@router.post("/reviews")
+def open_review_now(request: Request, svc: ServicesDep, person: Viewer) -> Response:
+    """A manager opens the coming weekly review now (what its timer does on the day)."""
+    try:
+        with svc.unit_of_work(person) as ctx:
+            opened = reviews.open_now(ctx)
+            review_id = opened.id
+    except FAILURES as exc:
+        return _review_page(request, svc, person, None, error=str(exc), code=CODES[type(exc)])
+    return RedirectResponse(f"/reviews/{review_id}", status_code=303)
 
 
 @router.get("/reviews/{review_id}")

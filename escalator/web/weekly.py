@@ -135,7 +135,7 @@ def charts(report: WeeklyReport) -> list[Chart]:
     made = [
         Chart(
             "times",
-            "Median times (minutes)",
+            "Median times",
             _bars(
                 [t.title for t in report.timings],
                 [_minutes(t.this.median) for t in report.timings],

@@ -52,7 +52,10 @@ def test_a_draft_says_what_changed_since_the_last_update(svc: Services, clock: F
         )
     text = draft(svc, key)
     assert text.startswith('Hello Bob,\n\nHere is our latest on "Quotes time out" (INC-1).')
-    assert "  - 09:10 rated SEV1\n" in text and "  - 09:10 handed to our support manager" in text
+    # nothing was sent yet: where things stand, not "since our last update"
+    assert "Here is where things stand:\n" in text and "Since our last update" not in text
+    assert "  - 09:10 rated SEV1\n" in text
+    assert "handed to" not in text, "a hand-off between support roles is an internal step"
     assert "What we know: The quote service runs out of memory." in text
     assert "What we are doing: our support manager is working on it" in text
     assert text.endswith("Noah\nMonsoon Commerce Support")
@@ -66,6 +69,29 @@ def test_a_draft_says_what_changed_since_the_last_update(svc: Services, clock: F
         incidents.resolve(ctx, key)
     final = draft(svc, key)
     assert '"Quotes time out" (INC-1) is resolved.' in final and "09:20 resolved" in final
+    assert "Since our last update:" in final, "Bob was called before"
+    assert "answer this message" not in final, "Bob is a phone contact: nothing to answer"
+
+
+def test_a_draft_tells_each_thing_once_in_plain_grammar(svc: Services, clock: FakeClock) -> None:
+    with svc.unit_of_work("santhosh") as ctx:
+        key = opening.report(ctx, title="Checkout fails", caller="Ann", contact="+1 555 0101").key
+    for _ in range(2):  # acknowledged, handed back, acknowledged again
+        clock.advance(timedelta(minutes=1))
+        with svc.unit_of_work("santhosh") as ctx:
+            incidents.acknowledge(ctx, key)
+        clock.advance(timedelta(minutes=1))
+        with svc.unit_of_work("dinesh") as ctx:
+            incidents.escalate(ctx, key, to_role="support_manager")
+    with svc.unit_of_work("dinesh") as ctx:
+        incidents.escalate(ctx, key, to_role="engineering_council")
+    text = draft(svc, key)
+    changes = [line for line in text.splitlines() if line.startswith("  - ")]
+    news = [line.split(" ", 4)[-1] for line in changes]
+    assert len(news) == len(set(news)), f"a line told twice: {changes}"
+    assert "our engineering leads took it on" in news
+    assert not [n for n in news if "support manager" in n], "internal hand-offs stay out"
+    assert "What we are doing: our engineering leads are working on it" in text
 
 
 def test_the_companys_templates_come_first_and_a_broken_one_is_a_clear_refusal(

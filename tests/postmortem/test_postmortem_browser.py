@@ -63,13 +63,13 @@ def test_resolve_write_the_post_mortem_review_and_close(
         item.locator("input[name=title]").fill("Count zero prices")
         item.locator("input[name=due]").fill("2026-11-20")
         item.locator("button").click()
-        expect(page.get_by_role("alert")).to_contain_text("every action item needs an owner")
-        page.locator("summary:has-text('Add an action item')").click()
+        expect(page.get_by_role("alert")).to_contain_text("Owner: every action item needs an owner")
+        # the form stays open with what was typed: only the owner is to add
         item = page.get_by_label(f"New action item for {key}")
-        item.locator("select[name=kind]").select_option("new_metric")
-        item.locator("input[name=title]").fill("Count zero prices")
+        expect(item.locator("input[name=title]")).to_have_value("Count zero prices")
+        expect(item.locator("input[name=metric]")).to_be_visible()  # a new metric's fields
+        expect(item.locator("input[name=alarm]")).to_be_hidden()  # not a threshold's
         item.locator("select[name=owner]").select_option("vijay")
-        item.locator("input[name=due]").fill("2026-11-20")
         item.locator("button").click()
         expect(page.get_by_label(f"Action items of {key}")).to_contain_text("Count zero prices")
         shoot(page, "postmortem")

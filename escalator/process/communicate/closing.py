@@ -64,9 +64,10 @@ def refuses_close(ctx: Ctx, incident: Incident) -> str | None:
     names = ", ".join(clock.label(c) for c in untold)
     verb = "were" if len(untold) > 1 else "was"
     return (
-        f"{names} {verb} never told it was resolved: send them the final update (escalator "
-        f"update {incident.key} --text … --as a second-tier person), or a manager waives it "
-        f"with a reason (escalator updates waive {incident.key} --reason …)"
+        f"{names} {verb} never told it was resolved: second tier sends them the final update "
+        f"from {incident.key}'s Customers panel, or a manager waives it there with a reason "
+        f"(from the command line: escalator update {incident.key} --text …, or escalator "
+        f"updates waive {incident.key} --reason …)"
     )
 
 

@@ -42,6 +42,15 @@ ROLE_WORDS = {
     "on_call_engineer": "on-call engineer",
     "sme": "specialist engineer",
 }
+# the roles whose taking an incident on means something to a customer (engineers now on it);
+# hand-offs between support roles are internal steps and stay out of the draft
+TAKEN_ON = {
+    "engineering_manager": "our engineering manager took it on",
+    "engineering_council": "our engineering leads took it on",
+    "on_call_engineer": "our on-call engineer took it on",
+    "sme": "a specialist engineer took it on",
+}
+PLURAL = {"engineering leads"}
 STATUS_WORDS = {
     "open": "we are investigating",
     "acknowledged": "our team is working on it",
@@ -97,6 +106,7 @@ def _changes(
         .order_by(TimelineEvent.at, TimelineEvent.id)
     )
     lines: list[str] = []
+    said: set[str] = set()  # each piece of news once, at its first time
     known = ""
     for e in events:
         if e.field == "report.what" and e.after:
@@ -104,13 +114,23 @@ def _changes(
         if e.at <= since:
             continue
         at = f"{e.at.astimezone(ZoneInfo(timezone)):%H:%M}"
+        news = None
         if e.field == "severity" and e.after:
-            lines.append(f"{at} rated {e.after}")
-        elif e.field == "owner_role" and e.after in ROLE_WORDS:
-            lines.append(f"{at} handed to our {ROLE_WORDS[e.after]}")
+            news = f"rated {e.after}"
+        elif e.field == "owner_role" and e.after in TAKEN_ON:
+            news = TAKEN_ON[e.after]
         elif e.field == "status" and e.after:
-            lines.append(f"{at} {STATUS_WORDS.get(e.after, e.after)}")
+            news = STATUS_WORDS.get(e.after, e.after)
+        if news and news not in said:
+            said.add(news)
+            lines.append(f"{at} {news}")
     return lines, known
+
+
+def doing(incident: Incident) -> str:
+    """What we are doing, as a customer reads it: "our engineering leads are working on it"."""
+    who = ROLE_WORDS.get(incident.owner_role or "", "team")
+    return f"our {who} {'are' if who in PLURAL else 'is'} working on it"
 
 
 def draft(
@@ -125,6 +145,8 @@ def draft(
     template once the incident is resolved, the update template before."""
     told = [c.last_told_at or c.added_at for c in contacts]
     since = min(told) if told else incident.created_at
+    # "Since our last update" only after one; a first update says where things stand
+    told_before = any(c.last_told_at is not None for c in contacts)
     timezone = timezone_of(process, incident)
     changes, known = _changes(session, incident, since, timezone)
     open_ = Status(incident.status) in ACTIVE
@@ -136,10 +158,9 @@ def draft(
         contact=contacts[0] if len(contacts) == 1 else None,
         status=STATUS_WORDS.get(incident.status, incident.status),
         changes=changes,
+        told_before=told_before,
         known=known or incident.title,
-        doing=f"our {ROLE_WORDS.get(incident.owner_role or '', 'team')} is working on it"
-        if open_
-        else "nothing more: it is resolved",
+        doing=doing(incident) if open_ else "nothing more: it is resolved",
         sender=person.name if person else sender,
         company=process.spec.company or process.spec.name,
     )

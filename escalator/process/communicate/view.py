@@ -216,11 +216,15 @@ class Punctuality:
     late_seconds_median: float | None
 
 
-def punctuality(session: Session, start: datetime, end: datetime) -> Punctuality:
+def punctuality(
+    session: Session, start: datetime, end: datetime, *, final_grace: timedelta
+) -> Punctuality:
     """The updates (and final updates) delivered in [start, end), against when each contact
-    was owed one as it was written."""
+    was owed one as it was written. The final update is owed the moment the incident
+    resolves, so it counts as on time when delivered within ``final_grace`` of that
+    (``communication.reminder_before``: the lead second tier gets before any other update)."""
     rows = session.execute(
-        select(CustomerUpdate.sent_at, CustomerUpdate.owed_by).where(
+        select(CustomerUpdate.sent_at, CustomerUpdate.owed_by, CustomerUpdate.kind).where(
             CustomerUpdate.direction == "out",
             CustomerUpdate.state == "sent",
             CustomerUpdate.kind.in_(("update", "resolution")),
@@ -229,6 +233,11 @@ def punctuality(session: Session, start: datetime, end: datetime) -> Punctuality
         )
     ).all()
     late = sorted(
-        (sent - owed).total_seconds() for sent, owed in rows if owed is not None and sent > owed
+        (sent - owed).total_seconds()
+        for sent, owed, kind in (
+            (sent, owed + final_grace if kind == "resolution" and owed else owed, kind)
+            for sent, owed, kind in rows
+        )
+        if owed is not None and sent > owed
     )
     return Punctuality(len(rows), len(rows) - len(late), statistics.median(late) if late else None)

@@ -62,6 +62,8 @@ def council_decisions(ctx: Ctx, start: datetime, end: datetime) -> dict[str, int
 
 def customer_updates(ctx: Ctx, start: datetime, end: datetime) -> Punctuality | NotAvailable:
     """Customer updates delivered in [start, end) and how many by the time the customer was
-    owed one (COMMUNICATE)."""
-    told = communicate.punctuality(ctx.session, start, end)
+    owed one (COMMUNICATE); a final update is on time within ``communication.reminder_before``
+    of the resolution it reports."""
+    grace = ctx.process.spec.communication.reminder_before
+    told = communicate.punctuality(ctx.session, start, end, final_grace=grace)
     return Punctuality(told.delivered, told.on_time, told.late_seconds_median)

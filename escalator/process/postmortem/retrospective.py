@@ -208,6 +208,7 @@ def refuses_close(ctx: Ctx, incident: Incident) -> str | None:
     gaps = missing(retro(row)) if row is not None else ["everything"]
     lacking = f" (it still lacks {', '.join(gaps)})" if gaps else ""
     return (
-        f"its post-mortem has not been reviewed{lacking}: complete it and mark it reviewed "
-        "in the weekly review, or a manager waives it with a reason"
+        f"its post-mortem has not been reviewed{lacking}: complete it on {incident.key}'s "
+        "post-mortem page, where a manager marks it reviewed (or in the weekly review, under "
+        "Reviews), or a manager waives it there with a reason"
     )

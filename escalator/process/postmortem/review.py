@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
+from escalator.domain.permissions import check_action
 from escalator.domain.postmortem import OPEN
 from escalator.domain.weekly import WEEKDAYS, next_weekly, week_at
 from escalator.process.core import people
@@ -59,8 +60,19 @@ def latest(ctx: Ctx) -> Review | None:
     return ctx.session.scalars(select(Review).order_by(Review.due_at.desc()).limit(1)).first()
 
 
+def open_now(ctx: Ctx) -> Review:
+    """A manager opens the coming review now instead of waiting for its timer: the same
+    review the timer would open (its slot is the next weekday and time of the process
+    file), so opening it twice, or the timer firing later, finds the one already open."""
+    check_action(ctx.actor, people.roles_of(ctx, ctx.actor), "postmortem.review")
+    return open_review(ctx, _next(ctx, ctx.now))
+
+
 def open_review(ctx: Ctx, due_at: datetime) -> Review:
-    """The review of ``due_at``: its agenda, and the participants told."""
+    """The review of ``due_at``: its agenda, and the participants told; once per slot."""
+    opened = ctx.session.scalars(select(Review).where(Review.due_at == due_at)).first()
+    if opened is not None:
+        return opened
     before = latest(ctx)
     since = before.opened_at if before else due_at - timedelta(days=7)
     waiting = (
