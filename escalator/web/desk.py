@@ -180,12 +180,14 @@ def offers(
             )
         )
     if status == "resolved":
+        # its owner (who had the incident) and the managers write it; others may read it
+        writes = mine or bool(roles & ACTION_ROLES["postmortem.write"])
         found.append(
             Offer(
                 "postmortem",
-                "Write the post-mortem",
+                "Write the post-mortem" if writes else "Read the post-mortem",
                 href=f"/incidents/{key}/postmortem",
-                next=True,
+                next=writes,
             )
         )
         if roles & ACTION_ROLES["incident.close"]:

@@ -68,6 +68,13 @@ def offered(item: Any, person: str, **kw: Any) -> list[tuple[str, bool]]:
             {},
             [("postmortem", True), ("close", False), ("reopen", False)],
         ),
+        # resolved by someone else: a first-tier reader may read the post-mortem, not write it
+        (
+            {"status": "resolved", "owner_person": "michael", "owner_role": "on_call_engineer"},
+            "santhosh",
+            {},
+            [("postmortem", False), ("reopen", False)],
+        ),
         # closed: nothing at all, for anyone
         ({"status": "closed"}, "dinesh", {}, []),
         # someone with no role: nothing
