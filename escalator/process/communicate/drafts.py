@@ -119,6 +119,8 @@ def _changes(
             news = f"rated {e.after}"
         elif e.field == "owner_role" and e.after in TAKEN_ON:
             news = TAKEN_ON[e.after]
+        elif e.field == "stage" and e.after == "remediate":  # the council, whoever holds it
+            news = TAKEN_ON["engineering_council"]
         elif e.field == "status" and e.after:
             news = STATUS_WORDS.get(e.after, e.after)
         if news and news not in said:
@@ -129,7 +131,8 @@ def _changes(
 
 def doing(incident: Incident) -> str:
     """What we are doing, as a customer reads it: "our engineering leads are working on it"."""
-    who = ROLE_WORDS.get(incident.owner_role or "", "team")
+    role = "engineering_council" if incident.stage == "remediate" else incident.owner_role
+    who = ROLE_WORDS.get(role or "", "team")
     return f"our {who} {'are' if who in PLURAL else 'is'} working on it"
 
 
