@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from escalator.api.deps import ServicesDep
 from escalator.app import Services
@@ -18,7 +18,7 @@ from escalator.domain.permissions import ACTION_ROLES
 from escalator.process.communicate import closing, contacts, updates, view
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import InvalidInput
-from escalator.web.routes import CODES, FAILURES, Viewer, render, templates
+from escalator.web.routes import CODES, FAILURES, Viewer, render, run_form, templates
 
 
 def countdown(due_at: datetime | None, now: datetime) -> str:
@@ -118,23 +118,24 @@ def _do(
 ) -> Response:
     """Run ``step`` as ``person``; back where the form was, or the page with what went wrong
     (and what was typed, so an edited update is not lost)."""
-    try:
-        with svc.unit_of_work(person) as ctx:
-            step(ctx)
-    except FAILURES as exc:
-        return _show(
+    where = f"/incidents/{key}#customers" if back == "incident" else f"/incidents/{key}/customers"
+    return run_form(
+        svc,
+        person,
+        step,
+        done=where,
+        refused=lambda error, code: _show(
             request,
             svc,
             person,
             key,
-            error=str(exc),
-            code=CODES[type(exc)],
+            error=error,
+            code=code,
             text=kept.get("text"),
             next_update=kept.get("next_update"),
             reason=kept.get("reason", ""),
-        )
-    where = f"/incidents/{key}#customers" if back == "incident" else f"/incidents/{key}/customers"
-    return RedirectResponse(where, status_code=303)
+        ),
+    )
 
 
 @router.post("/incidents/{key}/customers/update")

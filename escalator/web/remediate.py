@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from escalator.api.deps import ServicesDep
 from escalator.app import Services
@@ -16,7 +16,7 @@ from escalator.domain.council import KINDS
 from escalator.process.core import queries
 from escalator.process.core.context import Ctx
 from escalator.process.remediate import council, decisions, view
-from escalator.web.routes import CODES, FAILURES, Viewer, render
+from escalator.web.routes import CODES, FAILURES, Viewer, render, run_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,12 +81,13 @@ def incident_council(
 def _do(
     request: Request, svc: Services, person: str, key: str, step: Callable[[Ctx], object]
 ) -> Response:
-    try:
-        with svc.unit_of_work(person) as ctx:
-            step(ctx)
-    except FAILURES as exc:
-        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
-    return RedirectResponse(f"/incidents/{key}/council", status_code=303)
+    return run_form(
+        svc,
+        person,
+        step,
+        done=f"/incidents/{key}/council",
+        refused=lambda error, code: _show(request, svc, person, key, error=error, code=code),
+    )
 
 
 @router.post("/incidents/{key}/council/bring")

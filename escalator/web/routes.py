@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any
@@ -30,6 +31,7 @@ from escalator.process.core import (
     queries,
     tokens,
 )
+from escalator.process.core.context import Ctx
 from escalator.process.core.errors import InvalidInput, NotFound
 from escalator.process.core.integrations import KINDS
 from escalator.process.core.records import incident_id
@@ -52,6 +54,25 @@ router = APIRouter(include_in_schema=False)
 # use-case errors a page shows in its error banner, with the HTTP status the API would use
 FAILURES = (IllegalTransition, Forbidden, InvalidInput, NotFound)
 CODES = {IllegalTransition: 409, Forbidden: 403, InvalidInput: 422, NotFound: 404}
+
+
+def run_form(
+    svc: Services,
+    person: str,
+    step: Callable[[Ctx], object],
+    *,
+    done: str,
+    refused: Callable[[str, int], Response],
+) -> Response:
+    """A console form's work: ``step`` as ``person`` in one unit of work, then on to ``done``
+    (a 303, so a reload does not post again); a refusal is ``refused(reason, status)``, the
+    page again with what went wrong."""
+    try:
+        with svc.unit_of_work(person) as ctx:
+            step(ctx)
+    except FAILURES as exc:
+        return refused(str(exc), CODES[type(exc)])
+    return RedirectResponse(done, status_code=303)
 
 
 def _zone(context: Any) -> ZoneInfo:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from escalator.api import downloads
 from escalator.api.deps import ServicesDep
@@ -18,7 +18,7 @@ from escalator.process.core.records import load
 from escalator.process.triage import assessment, playbooks, related, report, tickets
 from escalator.process.triage import view as triage_view
 from escalator.web import desk
-from escalator.web.routes import CODES, FAILURES, Viewer, render
+from escalator.web.routes import CODES, FAILURES, Viewer, render, run_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,12 +52,13 @@ def _do(
     request: Request, svc: Services, person: str, key: str, step: Callable[[Ctx], object]
 ) -> Response:
     """Run one checklist step as ``person``; back to the checklist, or show what went wrong."""
-    try:
-        with svc.unit_of_work(person) as ctx:
-            step(ctx)
-    except FAILURES as exc:
-        return _show(request, svc, person, key, error=str(exc), code=CODES[type(exc)])
-    return RedirectResponse(f"/incidents/{key}/triage", status_code=303)
+    return run_form(
+        svc,
+        person,
+        step,
+        done=f"/incidents/{key}/triage",
+        refused=lambda error, code: _show(request, svc, person, key, error=error, code=code),
+    )
 
 
 @router.get("/incidents/{key}/triage")
