@@ -117,6 +117,24 @@ def token_for(svc: Services) -> Callable[[str], str]:
 
 
 @pytest.fixture
+def console(
+    svc: Services, token_for: Callable[[str], str]
+) -> Iterator[Callable[[str], TestClient]]:
+    """A signed-in console per person: ``console("noah")`` is a client with noah's session."""
+    clients: list[TestClient] = []
+
+    def as_(person: str) -> TestClient:
+        client = TestClient(create_app(svc, run_worker=False)).__enter__()
+        clients.append(client)
+        client.post("/login", data={"token": token_for(person)})
+        return client
+
+    yield as_
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
 def auth(token_for: Callable[[str], str]) -> Callable[[str], dict[str, str]]:
     def headers(person: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token_for(person)}"}

@@ -5,35 +5,15 @@ and the weekly review a manager opens now (review issues 5, 7, 8)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 
-from escalator.api.server import create_app
 from escalator.app import Services
 from escalator.process.alert import opening
 from escalator.process.core import incidents
 from tests.fakes import FakeClock
-
-
-@pytest.fixture
-def console(
-    svc: Services, token_for: Callable[[str], str]
-) -> Iterator[Callable[[str], TestClient]]:
-    """A signed-in console per person."""
-    clients: list[TestClient] = []
-
-    def as_(person: str) -> TestClient:
-        client = TestClient(create_app(svc, run_worker=False)).__enter__()
-        clients.append(client)
-        client.post("/login", data={"token": token_for(person)})
-        return client
-
-    yield as_
-    for client in clients:
-        client.__exit__(None, None, None)
 
 
 def resolved(svc: Services) -> str:
