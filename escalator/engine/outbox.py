@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from escalator.domain.retry import backoff
@@ -66,6 +66,43 @@ class Outcome:
     result: dict[str, Any] | None = None
     message_only: bool = False  # the failure is this message's, not its destination's
     deferred: bool = False  # not tried: its destination failed on an earlier message
+
+
+def _update_by_id(session: Session, changes: list[dict[str, Any]]) -> None:
+    """UPDATE outbox rows by id: one executemany per set of columns changed (SQLAlchemy
+    Core, without the ORM's bulk bookkeeping, which cost more than the statement)."""
+    table = OutboxMessage.__table__
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        columns = tuple(sorted(k for k in change if k != "id"))
+        by_columns.setdefault(columns, []).append(
+            {"row_id": change["id"], **{k: change[k] for k in columns}}
+        )
+    for columns, rows in by_columns.items():
+        statement = (
+            table.update()
+            .where(table.c.id == bindparam("row_id"))
+            .values({k: bindparam(k) for k in columns})
+        )
+        session.connection().execute(statement, rows)
+
+
+def _queue(row: OutboxMessage) -> tuple[int | None, str, str]:
+    return (row.incident_id, row.channel, row.destination)
+
+
+def _outgoing(row: OutboxMessage, attempt: int, thread: dict[str, Any] | None) -> Outgoing:
+    return Outgoing(
+        row.id,
+        row.channel,
+        row.destination,
+        row.subject,
+        row.body,
+        row.payload,
+        row.idempotency_key,
+        attempt,
+        thread,
+    )
 
 
 class Dispatcher:
@@ -155,6 +192,7 @@ class Dispatcher:
         lease_until = now + LEASE
         claimed = []
         with self.db.write() as session:
+            taken: list[tuple[OutboxMessage, bool]] = []
             for row in session.scalars(query).all():
                 key = (row.channel, row.destination)
                 if key in self.paused:
@@ -165,15 +203,15 @@ class Dispatcher:
                 if wait:  # over the destination's rate: it waits, no attempt is spent
                     self.paused[key] = now + wait
                     continue
+                taken.append((row, getattr(sender, "threads", False)))
+            threads = self._threads(session, [row for row, threaded in taken if threaded])
+            for row, threaded in taken:
                 # a try that is never recorded still counts: a retry of it looks first (_find)
-                claimed.append(
-                    self._outgoing(
-                        session, row, getattr(sender, "threads", False), row.attempts + 1
-                    )
-                )
+                thread = threads.get(_queue(row)) if threaded else None
+                claimed.append(_outgoing(row, row.attempts + 1, thread))
             if claimed:  # one UPDATE for the batch, not one per row
-                session.execute(
-                    update(OutboxMessage),
+                _update_by_id(
+                    session,
                     [
                         {
                             "id": m.id,
@@ -186,33 +224,36 @@ class Dispatcher:
                 )
         return claimed, lease_until
 
-    def _outgoing(
-        self, session: Session, row: OutboxMessage, threads: bool, attempt: int
-    ) -> Outgoing:
-        thread = None
-        if threads and row.incident_id is not None:
-            thread = session.scalar(
-                select(OutboxMessage.result)
-                .where(
-                    OutboxMessage.incident_id == row.incident_id,
-                    OutboxMessage.channel == row.channel,
-                    OutboxMessage.destination == row.destination,
-                    OutboxMessage.state == "sent",
-                )
-                .order_by(OutboxMessage.id)
-                .limit(1)
+    def _threads(
+        self, session: Session, rows: list[OutboxMessage]
+    ) -> dict[tuple[int | None, str, str], dict[str, Any] | None]:
+        """The first message each of these rows' queues delivered (its answer names the
+        thread the rest reply in), for all of them in one query."""
+        incident_ids = sorted({row.incident_id for row in rows if row.incident_id is not None})
+        if not incident_ids:
+            return {}
+        wanted = {_queue(row) for row in rows}
+        found: dict[tuple[int | None, str, str], dict[str, Any] | None] = {}
+        first = (
+            select(func.min(OutboxMessage.id))
+            .where(
+                OutboxMessage.incident_id.in_(incident_ids),
+                OutboxMessage.channel.in_(sorted({row.channel for row in rows})),
+                OutboxMessage.state == "sent",
             )
-        return Outgoing(
-            row.id,
-            row.channel,
-            row.destination,
-            row.subject,
-            row.body,
-            row.payload,
-            row.idempotency_key,
-            attempt,
-            thread,
+            .group_by(OutboxMessage.incident_id, OutboxMessage.channel, OutboxMessage.destination)
         )
+        sent = select(
+            OutboxMessage.incident_id,
+            OutboxMessage.channel,
+            OutboxMessage.destination,
+            OutboxMessage.result,
+        ).where(OutboxMessage.id.in_(first))
+        for incident_id, channel, destination, result in session.execute(sent):
+            key = (incident_id, channel, destination)
+            if key in wanted:
+                found[key] = result
+        return found
 
     # -- send ---------------------------------------------------------------------------
     def _send_group(
@@ -295,8 +336,7 @@ class Dispatcher:
                 else:
                     change |= self._failed(row.id, row.channel, row.destination, outcome, now)
                 changes.append(change)
-            if changes:
-                session.execute(update(OutboxMessage), changes)
+            _update_by_id(session, changes)
 
     def _receipt(
         self, session: Session, receipt: Any, row: Any, outcome: Outcome, now: datetime

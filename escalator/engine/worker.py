@@ -41,12 +41,13 @@ from escalator.engine.senders import Sender
 from escalator.process.alert import alarms
 from escalator.process.core import queries
 from escalator.process.core.context import SYSTEM, Channels, Ctx, Links
-from escalator.process.core.records import FIRING, record
+from escalator.process.core.records import FIRING, apply_cancels, defer_cancels, record
 from escalator.store.db import WORK_CHANNEL, Database
 from escalator.store.models import Incident, Timer, WorkerHeartbeat
 
 log = logging.getLogger("escalator.worker")
 
+LOADED = "worker_incidents"  # session.info: the batch's incidents, loaded in one query
 LATE_MS = 5000  # a timer fired later than this says so on its incident's timeline
 TIMER_ATTEMPTS = 5  # a handler that raises this often is set aside as failed
 BEAT_EVERY = timedelta(seconds=5)  # heartbeat writes, at most
@@ -166,7 +167,24 @@ class Worker:
 
     # -- timers -------------------------------------------------------------------------
     def fire_due_timers(self) -> int:
-        """Fire one batch of due timers; returns how many were claimed."""
+        """Fire one batch of due timers; returns how many were claimed.
+
+        The batch is first fired together: no savepoint per timer, and rows written in one
+        flush per incident rather than one per query (the costly part of a burst). If any
+        timer of it raises, the whole transaction rolls back and the batch is fired again
+        one timer at a time, each in a savepoint of its own, so that the bad one is retried
+        or set aside alone and the others fire."""
+        try:
+            return self._fire_batch(together=True)
+        except Exception as exc:
+            log.info(
+                "worker %s: a batch of timers failed together (%s); firing them one by one",
+                self.worker_id,
+                exc,
+            )
+            return self._fire_batch(together=False)
+
+    def _fire_batch(self, *, together: bool) -> int:
         now = self.clock.now()
         with self.db.write() as session:
             query = (
@@ -182,36 +200,63 @@ class Worker:
             if self.db.is_postgres:
                 query = query.with_for_update(skip_locked=True)
             timers = list(session.scalars(query).all())
-            # lock incidents in one global order so that two workers never deadlock
+            if not timers:
+                return 0
+            # lock incidents in one global order so that two workers never deadlock, and load
+            # them in one query instead of one per timer
             timers.sort(key=lambda t: (t.incident_id or 0, t.due_at, t.id))
-            session.info[FIRING] = timers  # cancel_timers keeps them up to date
-            ctx = self._ctx(session, now)  # the time the batch was claimed at
+            ids = sorted({t.incident_id for t in timers if t.incident_id is not None})
+            if ids:
+                incidents = select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id)
+                if self.db.is_postgres:
+                    incidents = incidents.with_for_update()
+                # the session's identity map holds them weakly: keep them while firing
+                session.info[LOADED] = session.scalars(incidents).all()
+            firing: dict[int | None, list[Timer]] = {}
             for timer in timers:
-                self._fire(ctx, timer)
+                firing.setdefault(timer.incident_id, []).append(timer)
+            session.info[FIRING] = firing  # cancel_timers keeps them up to date
+            ctx = self._ctx(session, now)  # the time the batch was claimed at
+            if not together:
+                for timer in timers:
+                    self._fire(ctx, timer)
+                return len(timers)
+            defer_cancels(session)
+
+            def write() -> None:  # what the batch did so far: cancellations first
+                apply_cancels(session, now)
+                session.flush()
+
+            with session.no_autoflush:
+                previous: Timer | None = None
+                for timer in timers:
+                    # what an earlier timer of the same incident (or a timer of no incident)
+                    # wrote is flushed before the next one looks
+                    if previous is not None and (
+                        timer.incident_id is None
+                        or timer.incident_id == previous.incident_id
+                        or previous.incident_id is None
+                    ):
+                        write()
+                    self._fire_one(ctx, timer)
+                    previous = timer
+                write()
         return len(timers)
 
     def _fire(self, ctx: Ctx, timer: Timer) -> None:
+        """Fire ``timer`` in a savepoint of its own: a handler that raises is rolled back
+        alone, and the timer retried with backoff or set aside."""
         if timer.state != "pending":  # cancelled by an earlier timer of this batch
-            return
-        timer.late_ms = int((ctx.now - timer.due_at).total_seconds() * 1000)
-        handler = self.handlers.get(timer.kind)
-        if handler is None:
-            self._set_aside(ctx, timer, f"no handler for timer kind {timer.kind!r}")
             return
         try:
             with ctx.session.begin_nested():
-                incident = None
-                if timer.incident_id is not None:
-                    query = select(Incident).where(Incident.id == timer.incident_id)
-                    if self.db.is_postgres:
-                        query = query.with_for_update()
-                    incident = ctx.session.scalars(query).one()
-                    if timer.late_ms > LATE_MS and not timer.attempts:
-                        _say_late(ctx, incident, timer)
-                handler(ctx, incident, timer)  # type: ignore[arg-type]
-                timer.state, timer.fired_at, timer.fired_by = "fired", ctx.now, self.worker_id
+                self._fire_one(ctx, timer)
         except Exception as exc:  # a broken handler must not stop the other timers
             log.exception("timer %s (%s) failed", timer.id, timer.kind)
+            # what it cancelled of the batch in hand was rolled back with it
+            for other in ctx.session.info.get(FIRING, {}).get(timer.incident_id, ()):
+                if other is not timer and other.state == "cancelled":
+                    ctx.session.refresh(other)
             timer.attempts += 1
             error = f"{type(exc).__name__}: {exc}"
             if timer.attempts >= TIMER_ATTEMPTS:
@@ -219,6 +264,25 @@ class Worker:
             else:
                 timer.error = error
                 timer.retry_at = ctx.now + backoff(timer.attempts, jitter=self.rng.random())
+
+    def _fire_one(self, ctx: Ctx, timer: Timer) -> None:
+        """Run ``timer``'s handler and mark it fired (what it does raises to the caller)."""
+        if timer.state != "pending":  # cancelled by an earlier timer of this batch
+            return
+        timer.late_ms = int((ctx.now - timer.due_at).total_seconds() * 1000)
+        handler = self.handlers.get(timer.kind)
+        if handler is None:
+            self._set_aside(ctx, timer, f"no handler for timer kind {timer.kind!r}")
+            return
+        incident = None
+        if timer.incident_id is not None:
+            incident = ctx.session.get(Incident, timer.incident_id)  # loaded (and locked) above
+            if incident is None:
+                raise LookupError(f"timer {timer.id}: no incident {timer.incident_id}")
+            if timer.late_ms > LATE_MS and not timer.attempts:
+                _say_late(ctx, incident, timer)
+        handler(ctx, incident, timer)  # type: ignore[arg-type]
+        timer.state, timer.fired_at, timer.fired_by = "fired", ctx.now, self.worker_id
 
     def _set_aside(self, ctx: Ctx, timer: Timer, error: str) -> None:
         """A timer that cannot fire: failed, with its reason, on its incident's timeline."""

@@ -7,8 +7,9 @@ from sqlalchemy import select
 from escalator.app import Services
 from escalator.engine.senders import Outgoing, PermanentFailure, TemporaryFailure
 from escalator.process.alert import opening
-from escalator.process.core import incidents, queries
-from escalator.store.models import OutboxMessage, Timer
+from escalator.process.core import incidents, queries, records
+from escalator.process.core.context import Ctx
+from escalator.store.models import Incident, OutboxMessage, Timer
 from tests.fakes import FakeClock
 
 
@@ -184,8 +185,11 @@ def test_a_broken_handler_is_retried_with_backoff_then_set_aside_without_stoppin
             (2, "fired", 0),
             (2, "fired", 0),
         ], "the other incident's timers fired; the broken ones wait for their retry"
+    # the batch was tried together first (rolled back at the broken handler), then each alone
+    tried = len(calls)
+    assert sorted(set(calls)) == [1, 2, 3, 4] and tried == 5
     worker.run_once()
-    assert len(calls) == 4, "nothing is retried before its backoff"
+    assert len(calls) == tried, "nothing is retried before its backoff"
     for _ in range(10):
         clock.advance(timedelta(minutes=1))
         worker.run_once()
@@ -196,7 +200,7 @@ def test_a_broken_handler_is_retried_with_backoff_then_set_aside_without_stoppin
         notes = [e.note for e in queries.timeline(s, queries.get_incident(s, first))]
         assert sum("could not fire after 5 tries: RuntimeError: boom" in n for n in notes) == 2
         assert queries.backlog(s, clock.now()).timers_failed == 2
-    assert len(calls) == 2 + 5 * 2 and first != second
+    assert first != second
 
 
 def test_a_stopping_worker_finishes_its_batch_not_the_backlog(
@@ -220,3 +224,62 @@ def test_a_stopping_worker_finishes_its_batch_not_the_backlog(
     with svc.db.read() as s:
         fired = s.query(Timer).filter_by(state="fired").count()
     assert fired == 2, "one batch of two, then the worker stops"
+
+
+def _timers(svc: Services) -> list[tuple[int | None, str, str]]:
+    with svc.db.read() as s:
+        rows = s.scalars(select(Timer).where(Timer.kind.like("t.%")).order_by(Timer.id))
+        return [(t.incident_id, t.kind, t.state) for t in rows]
+
+
+@pytest.mark.parametrize("one_breaks", [False, True], ids=["together", "one-breaks"])
+def test_a_batch_fired_together_cancels_and_schedules_as_one_timer_at_a_time_would(
+    svc: Services, clock: FakeClock, one_breaks: bool
+) -> None:
+    """Fired together, each timer sees what the earlier ones of its incident did: a timer
+    cancelled by an earlier one does not fire, a timer scheduled after a cancellation is
+    kept; and when one handler breaks (the batch is then fired one timer at a time), only
+    that timer's effects are rolled back."""
+    keys = [report(svc) for _ in range(3)]
+    with svc.unit_of_work("santhosh") as ctx:
+        for key in keys:
+            incident = records.load(ctx, key)
+            records.schedule(ctx, incident, "t.first", ctx.now + timedelta(minutes=1))
+            records.schedule(ctx, incident, "t.second", ctx.now + timedelta(minutes=1, seconds=1))
+            records.schedule(ctx, incident, "t.later", ctx.now + timedelta(days=1))
+    broken = records.incident_id(keys[2]) if one_breaks else None
+    called: list[tuple[int, str]] = []
+
+    def first(ctx: Ctx, incident: Incident, timer: Timer) -> None:
+        called.append((incident.id, timer.kind))
+        records.cancel_timers(ctx, incident, ("t.second", "t.later"))
+        records.schedule(ctx, incident, "t.later", ctx.now + timedelta(days=2))
+        ctx.session.flush()  # as a handler that needs a row's id does
+        if incident.id == broken:
+            raise RuntimeError("boom")
+
+    def second(ctx: Ctx, incident: Incident, timer: Timer) -> None:
+        called.append((incident.id, timer.kind))
+
+    worker = svc.worker()
+    worker.handlers = {"t.first": first, "t.second": second}
+    clock.advance(timedelta(minutes=2))
+    worker.fire_due_timers()
+    ok = [records.incident_id(k) for k in keys if records.incident_id(k) != broken]
+    assert [c for c in called if c[0] in ok and c[1] == "t.second"] == [], (
+        "a timer cancelled by an earlier one of its incident does not fire"
+    )
+    rows = _timers(svc)
+    for i in ok:
+        assert [(k, st) for n, k, st in rows if n == i] == [
+            ("t.first", "fired"),
+            ("t.second", "cancelled"),
+            ("t.later", "cancelled"),
+            ("t.later", "pending"),  # scheduled after the cancellation: kept
+        ]
+    if one_breaks:
+        assert [(k, st) for n, k, st in rows if n == broken] == [
+            ("t.first", "pending"),  # rolled back, to be tried again after its backoff
+            ("t.second", "fired"),  # the cancellation was rolled back with it
+            ("t.later", "pending"),
+        ]

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from escalator.domain.lifecycle import Change, IncidentState, Stage, Status
@@ -16,7 +17,9 @@ from escalator.process.core.errors import NotFound, possible_id
 from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, TimelineEvent, Timer
 from escalator.store.upsert import dialect_insert
 
-FIRING = "firing"  # session.info key: the timers a worker's batch is firing
+CANCELS = "deferred_cancels"  # session.info key: cancellations waiting for apply_cancels
+SCHEDULED = "scheduled"  # session.info key: timers scheduled in this transaction, by incident id
+FIRING = "firing"  # session.info key: the timers a worker's batch is firing, by incident id
 
 _KEY = re.compile(rf"^(?:{KEY_PREFIX}-)?(\d{{1,18}})$", re.IGNORECASE)
 
@@ -97,6 +100,7 @@ def schedule(
         created_at=ctx.now,
     )
     ctx.session.add(timer)
+    ctx.session.info.setdefault(SCHEDULED, {}).setdefault(incident.id, []).append(timer)
     return timer
 
 
@@ -118,7 +122,11 @@ def schedule_once(
 
 
 def cancel_timers(ctx: Ctx, incident: Incident, kinds: tuple[str, ...] | None = None) -> None:
-    """Cancel the incident's pending timers (of ``kinds``, or all)."""
+    """Cancel the incident's pending timers (of ``kinds``, or all).
+
+    In a worker's batch (``defer_cancels``) the UPDATE waits for the batch's next write,
+    where the cancellations of the whole batch go in one statement per set of kinds; what
+    the batch holds in hand (its firing timers, the timers it scheduled) learns it at once."""
 
     def cancels(timer: Timer) -> bool:
         return (
@@ -127,23 +135,66 @@ def cancel_timers(ctx: Ctx, incident: Incident, kinds: tuple[str, ...] | None = 
             and (kinds is None or timer.kind in kinds)
         )
 
-    # timers scheduled in this transaction and not yet written are cancelled before they are
-    for new in [obj for obj in ctx.session.new if isinstance(obj, Timer) and cancels(obj)]:
-        new.state, new.fired_at = "cancelled", ctx.now
-    query = update(Timer).where(Timer.incident_id == incident.id, Timer.state == "pending")
-    if kinds is not None:
-        query = query.where(Timer.kind.in_(kinds))
-    with ctx.session.no_autoflush:  # the UPDATE needs nothing else of this transaction written
-        ctx.session.execute(
-            query.values(state="cancelled", fired_at=ctx.now),
-            execution_options={"synchronize_session": False},
-        )
+    deferred: list[tuple[int, tuple[str, ...] | None]] | None = ctx.session.info.get(CANCELS)
+    # timers scheduled in this transaction: written cancelled (or updated so, if written)
+    for new in ctx.session.info.get(SCHEDULED, {}).get(incident.id, ()):
+        if cancels(new):
+            if new.id is None or deferred is not None:
+                new.state, new.fired_at = "cancelled", ctx.now
+            else:  # written already: the UPDATE below cancels it
+                set_committed_value(new, "state", "cancelled")
+                set_committed_value(new, "fired_at", ctx.now)
+    if deferred is not None:
+        deferred.append((incident.id, kinds))
+    else:
+        query = update(Timer).where(Timer.incident_id == incident.id, Timer.state == "pending")
+        if kinds is not None:
+            query = query.where(Timer.kind.in_(kinds))
+        with ctx.session.no_autoflush:  # the UPDATE needs nothing else of this transaction
+            ctx.session.execute(
+                query.values(state="cancelled", fired_at=ctx.now),
+                execution_options={"synchronize_session": False},
+            )
     # the timers of the worker's batch learn it too, without a SELECT: a timer cancelled by an
     # earlier one of the batch must not fire
-    for timer in ctx.session.info.get(FIRING, ()):
+    for timer in ctx.session.info.get(FIRING, {}).get(incident.id, ()):
         if cancels(timer):
             set_committed_value(timer, "state", "cancelled")
             set_committed_value(timer, "fired_at", ctx.now)
+
+
+def defer_cancels(session: Session) -> None:
+    """From now on in this transaction, :func:`cancel_timers` leaves its UPDATE to
+    :func:`apply_cancels` (a worker's batch: one statement for many incidents)."""
+    session.info[CANCELS] = []
+
+
+def apply_cancels(session: Session, now: datetime) -> None:
+    """Write the cancellations deferred so far, one UPDATE per set of kinds. The timers this
+    transaction scheduled are left out: they were cancelled in hand where they had to be."""
+    deferred: list[tuple[int, tuple[str, ...] | None]] = session.info.get(CANCELS) or []
+    if not deferred:
+        return
+    by_kinds: dict[tuple[str, ...] | None, set[int]] = {}
+    for incident_id, kinds in deferred:
+        by_kinds.setdefault(kinds, set()).add(incident_id)
+    deferred.clear()
+    mine = [
+        t.id
+        for timers in session.info.get(SCHEDULED, {}).values()
+        for t in timers
+        if t.id is not None
+    ]
+    table = Timer.__table__
+    for kinds, incident_ids in by_kinds.items():
+        query = table.update().where(
+            table.c.incident_id.in_(sorted(incident_ids)), table.c.state == "pending"
+        )
+        if kinds is not None:
+            query = query.where(table.c.kind.in_(kinds))
+        if mine:
+            query = query.where(table.c.id.not_in(mine))
+        session.connection().execute(query.values(state="cancelled", fired_at=now))
 
 
 Merge = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]

@@ -21,6 +21,7 @@ from escalator.process.core import announce, signing
 from escalator.process.core.context import Ctx
 from escalator.process.core.notify import notify
 from escalator.process.core.records import cancel_timers, enqueue, schedule
+from escalator.store.ids import next_id
 from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, Page, TimelineEvent, Timer
 
 PERSON_PREFIX = "person:"  # a PagerDuty destination that is a person's own routing key
@@ -60,7 +61,6 @@ def open_page(
 ) -> Page:
     page = _page(ctx, incident, chain, step, target, person=person, state="paging")
     page.ack_due_at, page.late_ms = ctx.now + ack_within, late_ms
-    ctx.session.flush()
     schedule(ctx, incident, ACK_TIMEOUT, ctx.now + ack_within, {"page": page.id})
     _deliver(ctx, incident, page, because, ack_within)
     return page
@@ -84,6 +84,7 @@ def _page(
     reason: str = "",
 ) -> Page:
     page = Page(
+        id=next_id(ctx.session, Page),  # known before it is written: the links carry it
         incident_id=incident.id,
         chain=chain,
         step=step,

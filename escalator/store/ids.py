@@ -1,0 +1,36 @@
+"""Ids taken before a row is written, so that what refers to a new row (a timer's payload, a
+signed link, an idempotency key) needs no flush of the transaction so far.
+
+PostgreSQL takes them from the table's own sequence. SQLite has one writer at a time, and the
+transaction holds the write lock from its start (``BEGIN IMMEDIATE``): the next id is one
+past the largest stored, counted on within the transaction. Every row of a table that takes
+its ids here must take them here, on SQLite, or a row written without one could be given an
+id already handed out.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from escalator.store.models import Base
+
+_TAKEN = "ids_taken"  # session.info: table -> the last id handed out in this transaction
+
+
+def next_id(session: Session, model: type[Base]) -> int:
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        return int(
+            session.scalar(
+                text("SELECT nextval(pg_get_serial_sequence(:table, 'id'))"),
+                {"table": table.name},
+            )
+        )
+    taken: dict[str, int] = session.info.setdefault(_TAKEN, {})
+    last = taken.get(table.name)
+    if last is None:
+        with session.no_autoflush:  # the rows not written yet took their ids here too
+            last = session.scalar(select(func.max(table.c.id))) or 0
+    taken[table.name] = last + 1
+    return last + 1
