@@ -6,7 +6,7 @@ Order and fairness:
 * A queue is one incident's messages to one channel and destination. Only its oldest pending
   message (its head) may be sent, so a Slack root message precedes its updates and a
   PagerDuty trigger precedes its acknowledge and resolve. Heads are found over the whole due
-  set (``NOT EXISTS`` an elder in the queue, on the partial queue index), not among the oldest
+  set (the least pending id of its queue, on the partial queue index), not among the oldest
   few hundred rows: a noisy incident holds back its own queue and no other.
 * Pages (rank 0) are claimed before chatter (rank 1); within a rank, oldest first.
 * The messages claimed for one destination are sent one after the other, in order; different
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from escalator.domain.retry import backoff
@@ -170,12 +170,21 @@ class Dispatcher:
                 OutboxMessage.state == "pending",
                 OutboxMessage.next_attempt_at <= now,
                 or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                ~exists().where(
-                    elder.state == "pending",
-                    elder.incident_id == OutboxMessage.incident_id,
-                    elder.channel == OutboxMessage.channel,
-                    elder.destination == OutboxMessage.destination,
-                    elder.id < OutboxMessage.id,
+                # the head of its queue: a correlated subquery that seeks the queue index
+                # per row. (As NOT EXISTS, PostgreSQL plans an anti join from statistics
+                # taken while the outbox was empty, and scans the whole pending set per
+                # row: 7.5 s a claim in a burst of 27,000 pending messages, against 17 ms.)
+                or_(
+                    OutboxMessage.incident_id.is_(None),
+                    OutboxMessage.id
+                    == select(func.min(elder.id))
+                    .where(
+                        elder.state == "pending",
+                        elder.incident_id == OutboxMessage.incident_id,
+                        elder.channel == OutboxMessage.channel,
+                        elder.destination == OutboxMessage.destination,
+                    )
+                    .scalar_subquery(),
                 ),
                 *[
                     ~and_(OutboxMessage.channel == channel, OutboxMessage.destination == to)
