@@ -20,7 +20,8 @@ def database(monkeypatch: pytest.MonkeyPatch, database_url: str) -> str:
 
 def run(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout + result.stderr
+    crash = result.exception if not isinstance(result.exception, SystemExit) else None
+    return result.exit_code, result.stdout + result.stderr + (repr(crash) if crash else "")
 
 
 def test_the_council_from_the_command_line() -> None:
@@ -68,7 +69,7 @@ def test_the_council_from_the_command_line() -> None:
         code, text = run("council", "approve", "INC-1", "1", "--as", member)
         assert code == 0, text
     code, text = run("council", "show", "INC-1")
-    assert code == 0 and "manual" in text and "turn it off in the production" in text
+    assert code == 0 and "manual" in text and "turn it off in the production" in text, text
     assert "before: deploy 2026.11.2" in text
     code, text = run("council", "confirm", "INC-1", "1", "--as", "michael")
     assert code == 0 and "confirmed done" in text
