@@ -104,8 +104,11 @@ def _stamp(context: Any, value: datetime | None) -> Markup:
     if not value:
         return Markup("")
     local = _local(value, _zone(context))
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        local.isoformat(), local.strftime("%Y-%m-%d %H:%M:%S %Z"), local.strftime("%d %b %H:%M")
+    # escape() rather than Markup.format, whose escaping formatter is pure Python: this runs
+    # on every row of a list (about a millisecond less on a page of 50)
+    iso, full = escape(local.isoformat()), escape(local.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    return Markup(
+        f'<time datetime="{iso}" title="{full}">{escape(local.strftime("%d %b %H:%M"))}</time>'
     )
 
 

@@ -209,7 +209,13 @@ def _parts(
     active = _in(Incident.status, ACTIVE)
     owned = select(Incident.id).where(active, Incident.owner_person == person)
     others = or_(Incident.owner_person.is_(None), Incident.owner_person != person)
-    paging = select(Incident.id).where(active, others, Incident.id.in_(_ringing(person)))
+    paging = (  # from the person's pages (a few), not from every live incident
+        select(Incident.id)
+        .distinct()
+        .select_from(Page)
+        .join(Incident, Incident.id == Page.incident_id)
+        .where(Page.person == person, _is(Page.state, "paging"), active, others)
+    )
     return [owned, paging]
 
 
