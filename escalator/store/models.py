@@ -42,7 +42,25 @@ class Base(DeclarativeBase):
 
 class Incident(Base):
     __tablename__ = "incidents"
-    __table_args__ = (Index("ix_incidents_status_stage", "status", "stage"),)
+    __table_args__ = (
+        # the console's queues (process.core.queues) ask only of live incidents, by owner,
+        # role, stage and clocks: every column they test is here, so a queue is counted and
+        # paged from this index alone, never by reading each live incident's row (a year
+        # leaves thousands live); it also serves what the old (status, stage) index did
+        Index(
+            "ix_incidents_queues",
+            "status",
+            "owner_role",
+            "stage",
+            "owner_person",
+            "severity",
+            "triage_due_at",
+            "resolution_due_at",
+        ),
+        # a status's incidents newest first (the list's status filter, "Post-mortem due"):
+        # the first page reads 50 entries instead of sorting every incident of the status
+        Index("ix_incidents_status_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(500))
@@ -504,6 +522,9 @@ class Page(Base):
     """One step of an escalation: a person paged (or a step skipped) and what came of it."""
 
     __tablename__ = "pages"
+    # the pages ringing a person (their "Mine" queue, counted on every console page) and
+    # their own pages, without reading a year of everyone's pages
+    __table_args__ = (Index("ix_pages_person_state", "person", "state"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)

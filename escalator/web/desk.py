@@ -1,6 +1,7 @@
 """The console as a support desk: what a person may do next on an incident, the clocks that
-run on it as countdowns, and the queues each person works from. Pure reads of rows already
-loaded; the use cases still check everything again when a button is pressed."""
+run on it as countdowns, and the queues each person works from (each asked of the database:
+``process.core.queues``). Pure reads of rows already loaded; the use cases still check
+everything again when a button is pressed."""
 
 from __future__ import annotations
 
@@ -12,22 +13,14 @@ from typing import TYPE_CHECKING
 
 from escalator.domain.durations import format_duration
 from escalator.domain.permissions import ACTION_ROLES, ESCALATE_TO
+from escalator.process.core import queues
 
 if TYPE_CHECKING:  # the faces read rows through the use cases
     from escalator.store.models import Incident, Timer
 
-ACTIVE = ("open", "acknowledged")
-SOON = timedelta(minutes=15)  # "breaching soon": a clock due within this, or overdue
-
-# the clocks a person waits on, by timer kind (warnings and reminders are the engine's own)
-CLOCK_LABELS = {
-    "triage.deadline": "Triage",
-    "escalate.manager_decision": "Manager's decision",
-    "escalation.ack_timeout": "Page answered",
-    "escalation.bring_in": "Bring in help",
-    "resolution.deadline": "Resolve",
-    "communicate.overdue": "Customer update",
-}
+ACTIVE = queues.ACTIVE
+SOON = queues.SOON  # "breaching soon": a clock due within this, or overdue
+CLOCK_LABELS = queues.CLOCK_LABELS  # the clocks a person waits on, by timer kind
 
 
 @dataclass(frozen=True)
@@ -213,50 +206,7 @@ def fingerprint(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
-# the queues, in the order the navigation shows them: (name, label)
-QUEUES = (
-    ("mine", "Mine"),
-    ("role", "My role's"),
-    ("breaching", "Breaching soon"),
-    ("triage", "Triage"),
-    ("manager", "Support Manager"),
-    ("escalated", "Escalated"),
-    ("council", "Council"),
-    ("updates", "Updates due"),
-    ("postmortem", "Post-mortem due"),
-)
+# the queues, in the order the navigation shows them: (name, label); each is a question to
+# the database (process.core.queues), counted and paged there
+QUEUES = queues.QUEUES
 QUEUE_NAMES = dict(QUEUES)
-
-
-def queues(
-    incidents: Iterable[Incident],
-    *,
-    person: str,
-    roles: frozenset[str],
-    clocks_of: dict[int, list[Clock]],
-    ringing: dict[int, set[str]],
-    updates_owed: set[int],
-) -> dict[str, list[Incident]]:
-    """Each queue's incidents (newest first), cut from the live ones."""
-    found: dict[str, list[Incident]] = {name: [] for name, _ in QUEUES}
-    for i in incidents:
-        active = i.status in ACTIVE
-        runs = clocks_of.get(i.id, [])
-        member = {
-            "mine": active and (i.owner_person == person or person in ringing.get(i.id, ())),
-            "role": active and (i.owner_role or "") in roles,
-            "breaching": active and any(c.soon for c in runs),
-            "triage": active and i.stage in ("alert", "triage"),
-            "manager": active
-            and (i.owner_role or "") in ACTION_ROLES["escalation.decide"]
-            and not i.policy
-            and i.stage != "remediate",
-            "escalated": active and i.stage == "escalate",
-            "council": active and i.stage == "remediate",
-            "updates": i.id in updates_owed,
-            "postmortem": i.status == "resolved",
-        }
-        for name, inside in member.items():
-            if inside:
-                found[name].append(i)
-    return found

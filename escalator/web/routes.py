@@ -22,13 +22,13 @@ from escalator.domain.lifecycle import IllegalTransition, Status
 from escalator.domain.permissions import Forbidden, check_action
 from escalator.process import triage
 from escalator.process.alert import opening
-from escalator.process.communicate import view as communicate_view
 from escalator.process.core import (
     console_sessions,
     incidents,
     integrations,
     messages,
     queries,
+    queues,
     tokens,
 )
 from escalator.process.core.context import Ctx
@@ -104,8 +104,11 @@ def _stamp(context: Any, value: datetime | None) -> Markup:
     if not value:
         return Markup("")
     local = _local(value, _zone(context))
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        local.isoformat(), local.strftime("%Y-%m-%d %H:%M:%S %Z"), local.strftime("%d %b %H:%M")
+    # escape() rather than Markup.format, whose escaping formatter is pure Python: this runs
+    # on every row of a list (about a millisecond less on a page of 50)
+    iso, full = escape(local.isoformat()), escape(local.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    return Markup(
+        f'<time datetime="{iso}" title="{full}">{escape(local.strftime("%d %b %H:%M"))}</time>'
     )
 
 
@@ -286,32 +289,27 @@ def logout(request: Request, svc: ServicesDep) -> Response:
     return signed_out(_to_login(), svc)
 
 
-def _queues(
-    session: Any, svc: Services, person: str
-) -> tuple[dict[str, list[Any]], dict[int, list[desk.Clock]]]:
-    """Every queue of the person, and each live incident's clocks."""
+def _who(svc: Services, person: str) -> queues.Who:
+    return queues.Who(person, svc.process.roles_of(person), svc.clock.now())
+
+
+def _clocks(session: Any, svc: Services, items: list[Any]) -> dict[int, list[desk.Clock]]:
+    """The running clocks of the incidents a page lists (only those: never every live one;
+    and only the open and acknowledged ones have clocks)."""
+    running = [i for i in items if i.status in desk.ACTIVE]
+    timers = queries.timers_of(session, [i.id for i in running])
     now = svc.clock.now()
-    live = queries.live_incidents(session)
-    timers = queries.timers_of(session, [i.id for i in live])
-    clocks = {i.id: desk.clocks(i, timers[i.id], now) for i in live}
-    owed = {d.incident.id for d in communicate_view.due(session, now) if d.due_at is not None}
-    found = desk.queues(
-        live,
-        person=person,
-        roles=svc.process.roles_of(person),
-        clocks_of=clocks,
-        ringing=pages.ringing(session),
-        updates_owed=owed,
-    )
-    return found, clocks
+    return {i.id: desk.clocks(i, timers[i.id], now) for i in running}
+
+
+NAV_QUEUES = ("mine", "role", "breaching")  # the queues the navigation counts on every page
 
 
 @router.get("/queues")
 def queue_nav(request: Request, svc: ServicesDep, person: Viewer, queue: str = "") -> Response:
     """The queues with their counts, for the navigation (refreshed live)."""
     with svc.db.read() as session:
-        found, _ = _queues(session, svc, person)
-    counts = {name: len(items) for name, items in found.items()}
+        counts = queues.counts(session, _who(svc, person), NAV_QUEUES)
     return render(request, "_queue_nav.html", person, counts=counts, queue=queue)
 
 
@@ -337,26 +335,20 @@ def incident_list(
         older_than = incident_id(before) if before else None
     except NotFound as exc:
         return render(request, "error.html", person, code=404, error=str(exc))
+    rows_only = bool(request.headers.get("HX-Request"))  # the live refresh of the rows
+    who = _who(svc, person)
     with svc.db.read() as session:
-        found, clocks = _queues(session, svc, person)
         if queue:
-            items = found[queue]
-            if q:
-                items = [i for i in items if q.casefold() in i.title.casefold()]
-            page = queries.Page(items, len(items), len(items), 0)
+            page = queues.listed(session, queue, who, limit=PAGE_SIZE, before=older_than, search=q)
         else:
             page = queries.list_incidents(
                 session, status=status or None, limit=PAGE_SIZE, before=older_than, search=q
             )
-            extra = [i for i in page.items if i.id not in clocks]
-            if extra:
-                timers = queries.timers_of(session, [i.id for i in extra])
-                now = svc.clock.now()
-                clocks.update({i.id: desk.clocks(i, timers[i.id], now) for i in extra})
-    template = "_incident_rows.html" if request.headers.get("HX-Request") else "incidents.html"
+        clocks = _clocks(session, svc, page.items)
+        counts = {} if rows_only else queues.counts(session, who)
     return render(
         request,
-        template,
+        "_incident_rows.html" if rows_only else "incidents.html",
         person,
         page=page,
         status=status,
@@ -364,7 +356,7 @@ def incident_list(
         statuses=list(Status),
         queue=queue,
         queue_label=desk.QUEUE_NAMES.get(queue, ""),
-        counts={name: len(items) for name, items in found.items()},
+        counts=counts,
         queues=desk.QUEUES,
         clocks=clocks,
         q=q,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import false, func, select, true
+from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 
 from escalator.process.core.errors import NotFound
@@ -42,11 +42,16 @@ def list_incidents(
     offset: int = 0,
     before: int | None = None,
     search: str = "",
+    where: ColumnElement[bool] | None = None,
+    count_up_to: int | None = None,
 ) -> Page:
     """Newest first. ``before`` (an incident id) pages by key, which costs the same on the
-    last page as on the first; ``offset`` is kept for small lists. The total is counted up to
-    ``COUNT_UP_TO``."""
+    last page as on the first; ``offset`` is kept for small lists. ``where``: only these
+    (a console queue). The total is counted up to ``count_up_to`` (``COUNT_UP_TO``)."""
+    up_to = COUNT_UP_TO if count_up_to is None else count_up_to
     query = select(Incident)
+    if where is not None:
+        query = query.where(where)
     if status:
         query = query.where(Incident.status == status)
     if severity:
@@ -55,20 +60,25 @@ def list_incidents(
         query = query.where(Incident.stage == stage)
     if search:
         query = query.where(Incident.title.icontains(search, autoescape=True))
-    counted = query.with_only_columns(Incident.id).limit(COUNT_UP_TO + 1).subquery()
+    counted = query.with_only_columns(Incident.id).limit(up_to + 1).subquery()
     total = session.scalar(select(func.count()).select_from(counted)) or 0
     if before is not None:
         query = query.where(Incident.id < before)
-    rows = session.scalars(query.order_by(Incident.id.desc()).limit(limit + 1).offset(offset))
-    items = list(rows.all())
+    query = query.order_by(Incident.id.desc()).limit(limit + 1).offset(offset)
+    if where is not None:
+        # a queue's page: its keys first, from the index that holds every column a queue
+        # asks, then those rows (never a sort of every live incident's whole row)
+        keys = query.with_only_columns(Incident.id)
+        query = select(Incident).where(Incident.id.in_(keys)).order_by(Incident.id.desc())
+    items = list(session.scalars(query).all())
     more = len(items) > limit
     items = items[:limit]
     return Page(
         items,
-        min(total, COUNT_UP_TO),
+        min(total, up_to),
         limit,
         offset,
-        total_exact=total <= COUNT_UP_TO,
+        total_exact=total <= up_to,
         next_before=items[-1].key if more and items else None,
     )
 
@@ -206,18 +216,6 @@ def owned_by(session: Session, person: str, *, limit: int = 20) -> list[Incident
         select(Incident)
         .where(Incident.owner_person == person, Incident.status.in_(("open", "acknowledged")))
         .order_by(Incident.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
-
-
-def live_incidents(session: Session, limit: int = 2000) -> list[Incident]:
-    """Incidents not closed, newest first: what the console's queues are cut from (closed
-    ones pile up by the year; live ones are few)."""
-    query = (
-        select(Incident)
-        .where(Incident.status.in_(LIVE_STATUSES))
-        .order_by(Incident.id.desc())
         .limit(limit)
     )
     return list(session.scalars(query))

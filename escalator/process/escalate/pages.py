@@ -290,18 +290,6 @@ def ringing_for(session: Session, person: str, *, limit: int = 20) -> list[tuple
     return [(page, incident) for page, incident in session.execute(query)]
 
 
-def ringing(session: Session) -> dict[int, set[str]]:
-    """Who each incident's pages are ringing now (incident id -> people): the console's
-    "Mine" queue counts an incident that pages you as yours."""
-    found: dict[int, set[str]] = {}
-    for incident_id, person in session.execute(
-        select(Page.incident_id, Page.person).where(Page.state == "paging")
-    ):
-        if person:
-            found.setdefault(incident_id, set()).add(person)
-    return found
-
-
 def of_person(session: Session, person: str, limit: int = 50) -> list[PageView]:
     """A person's pages, newest first: the console's "My pages"."""
     rows = session.scalars(
