@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from escalator.store.models import Base
 
-_TAKEN = "ids_taken"  # session.info: table -> the last id handed out in this transaction
+_TAKEN = "ids_taken"  # session.info: (transaction, table -> the last id it handed out)
 
 
 def next_id(session: Session, model: type[Base]) -> int:
@@ -27,7 +27,11 @@ def next_id(session: Session, model: type[Base]) -> int:
                 {"table": table.name},
             )
         )
-    taken: dict[str, int] = session.info.setdefault(_TAKEN, {})
+    transaction = session.get_transaction()
+    held = session.info.get(_TAKEN)
+    if held is None or held[0] is not transaction:  # counted afresh in each transaction
+        held = session.info[_TAKEN] = (transaction, {})
+    taken: dict[str, int] = held[1]
     last = taken.get(table.name)
     if last is None:
         with session.no_autoflush:  # the rows not written yet took their ids here too
