@@ -42,6 +42,7 @@ from escalator.engine.handlers import RECEIPTS
 from escalator.engine.ratelimit import RateLimiter
 from escalator.engine.senders import Outgoing, PermanentFailure, Sender, TemporaryFailure
 from escalator.process.core.context import Ctx
+from escalator.process.core.records import queue_of
 from escalator.store.db import Database
 from escalator.store.models import OutboxMessage
 
@@ -85,10 +86,6 @@ def _update_by_id(session: Session, changes: list[dict[str, Any]]) -> None:
             .values({k: bindparam(k) for k in columns})
         )
         session.connection().execute(statement, rows)
-
-
-def _queue(row: OutboxMessage) -> tuple[int | None, str, str]:
-    return (row.incident_id, row.channel, row.destination)
 
 
 def _outgoing(row: OutboxMessage, attempt: int, thread: dict[str, Any] | None) -> Outgoing:
@@ -216,7 +213,7 @@ class Dispatcher:
             threads = self._threads(session, [row for row, threaded in taken if threaded])
             for row, threaded in taken:
                 # a try that is never recorded still counts: a retry of it looks first (_find)
-                thread = threads.get(_queue(row)) if threaded else None
+                thread = threads.get(queue_of(row)) if threaded else None
                 claimed.append(_outgoing(row, row.attempts + 1, thread))
             if claimed:  # one UPDATE for the batch, not one per row
                 _update_by_id(
@@ -241,7 +238,7 @@ class Dispatcher:
         incident_ids = sorted({row.incident_id for row in rows if row.incident_id is not None})
         if not incident_ids:
             return {}
-        wanted = {_queue(row) for row in rows}
+        wanted = {queue_of(row) for row in rows}
         found: dict[tuple[int | None, str, str], dict[str, Any] | None] = {}
         first = (
             select(func.min(OutboxMessage.id))

@@ -247,7 +247,7 @@ def enqueue(
         coalesce_key=coalesce,
     )
     ctx.session.add(message)
-    ctx.session.info.setdefault(TAILS, {})[_queue_of(message)] = message
+    ctx.session.info.setdefault(TAILS, {})[queue_of(message)] = message
     if coalesce is not None:
         ctx.session.info.setdefault(COALESCING, {})[coalesce] = message
     return message
@@ -257,7 +257,8 @@ TAILS = "outbox_tails"  # session.info: the newest message this transaction queu
 COALESCING = "outbox_coalescing"  # session.info: coalesce key -> message queued here
 
 
-def _queue_of(message: OutboxMessage) -> tuple[int | None, str, str]:
+def queue_of(message: OutboxMessage) -> tuple[int | None, str, str]:
+    """The queue a message waits in: its incident, channel and destination."""
     return (message.incident_id, message.channel, message.destination)
 
 
@@ -279,7 +280,7 @@ def _waiting(ctx: Ctx, key: str, *, tail: bool) -> OutboxMessage | None:
             ).first()
     if row is None or not tail:
         return row
-    queued_here = ctx.session.info.get(TAILS, {}).get(_queue_of(row))
+    queued_here = ctx.session.info.get(TAILS, {}).get(queue_of(row))
     if queued_here is not None:
         return row if queued_here is row else None
     newest = ctx.session.scalar(
