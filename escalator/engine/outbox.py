@@ -69,6 +69,16 @@ class Outcome:
     deferred: bool = False  # not tried: its destination failed on an earlier message
 
 
+@dataclass(frozen=True)
+class Sending:
+    """A claimed batch on its way: how many messages, in how many destination groups, and
+    where their outcomes arrive (None once a group is done)."""
+
+    claimed: int
+    groups: int
+    results: queue.SimpleQueue[Outcome | None]
+
+
 def _update_by_id(session: Session, changes: list[dict[str, Any]]) -> None:
     """UPDATE outbox rows by id: one executemany per set of columns changed (SQLAlchemy
     Core, without the ORM's bulk bookkeeping, which cost more than the statement)."""
@@ -134,16 +144,27 @@ class Dispatcher:
     def dispatch(self) -> int:
         """Claim one batch of queue heads, send them, record each outcome; returns how many
         were claimed."""
+        sending = self.start()
+        return self.finish(sending) if sending is not None else 0
+
+    def start(self) -> Sending | None:
+        """Claim one batch of queue heads and start sending them (in the pool's threads); the
+        caller may do other work meanwhile, then :meth:`finish`. None: nothing was due."""
         claimed, lease_until = self._claim()
         if not claimed:
-            return 0
+            return None
         groups: dict[Destination, list[Outgoing]] = {}
         for message in claimed:
             groups.setdefault((message.channel, message.destination), []).append(message)
         results: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         for group in groups.values():
             self.pool.submit(self._send_group, group, lease_until, results)
-        running = len(groups)
+        return Sending(len(claimed), len(groups), results)
+
+    def finish(self, sending: Sending) -> int:
+        """Wait for what :meth:`start` sent and record every outcome (together, as they come
+        back); returns how many messages were claimed."""
+        results, running = sending.results, sending.groups
         while running:
             ready = [results.get()]
             waited_until = time.monotonic() + RECORD_WITHIN
@@ -154,7 +175,7 @@ class Dispatcher:
                     break
             running -= ready.count(None)
             self._record([outcome for outcome in ready if outcome is not None])
-        return len(claimed)
+        return sending.claimed
 
     # -- claim --------------------------------------------------------------------------
     def _claim(self) -> tuple[list[Outgoing], datetime]:

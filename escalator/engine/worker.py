@@ -10,6 +10,10 @@ cannot be judged) is rolled back alone, tried again with backoff, and after a fe
 aside as failed with its reason, on its incident's timeline and in ``/metrics``. Messages:
 see ``engine/outbox.py``.
 
+A round claims the due messages and starts sending them, takes in stored alerts and fires the
+due timers while the peers answer, then records the messages' outcomes: the process does not
+sit waiting on a peer while timers are due (a burst's pages leave as the next timers fire).
+
 The loop is supervised: each step of a round is guarded on its own, so a step that raises
 (the database restarting, a bug) is logged and tried again next round while the other steps
 go on. Every round leaves a heartbeat in the database (``worker_heartbeats``), which
@@ -36,10 +40,10 @@ from escalator.domain.durations import format_duration
 from escalator.domain.retry import backoff
 from escalator.engine.clock import Clock
 from escalator.engine.handlers import ARMERS, HANDLERS, TimerHandler
-from escalator.engine.outbox import Dispatcher
+from escalator.engine.outbox import Dispatcher, Sending
 from escalator.engine.senders import Sender
 from escalator.process.alert import alarms
-from escalator.process.core import queries
+from escalator.process.core import known, queries
 from escalator.process.core.context import SYSTEM, Channels, Ctx, Links
 from escalator.process.core.records import FIRING, apply_cancels, defer_cancels, record
 from escalator.store.db import WORK_CHANNEL, Database
@@ -142,6 +146,7 @@ class Worker:
             rate_limits=rate_limits,
         )
         self._periodic_armed = False
+        self._sending: Sending | None = None  # a claimed batch on its way (see round)
         self._beat_at: datetime | None = None
         self._started_at: datetime | None = None
         self._last_progress: datetime | None = None
@@ -222,6 +227,8 @@ class Worker:
                     self._fire(ctx, timer)
                 return len(timers)
             defer_cancels(session)
+            if ids:  # what the handlers look up about these incidents, a query a table
+                known.load(session, ids)
 
             def write() -> None:  # what the batch did so far: cancellations first
                 apply_cancels(session, now)
@@ -305,6 +312,19 @@ class Worker:
         """Lease one batch of due messages, send them, record each outcome."""
         return self.outbox.dispatch()
 
+    def start_sending(self) -> int:
+        """Lease one batch of due messages and start sending them; a round fires timers while
+        they are on their way (this process waits on the peers' answers otherwise), then
+        :meth:`finish_sending` records their outcomes."""
+        self._sending = self.outbox.start()
+        return self._sending.claimed if self._sending is not None else 0
+
+    def finish_sending(self) -> int:
+        sending, self._sending = self._sending, None
+        if sending is not None:
+            self.outbox.finish(sending)
+        return 0  # counted when they were claimed
+
     # -- loop ---------------------------------------------------------------------------
     def run_once(self, max_rounds: int = 1000, stop: threading.Event | None = None) -> int:
         """Take in stored alerts, fire due timers and send due messages until none is left
@@ -324,7 +344,7 @@ class Worker:
         """One guarded round: each step on its own, so one failing step does not stop the
         others. Returns the work done and the first error, if any; leaves a heartbeat."""
         done, errors = 0, []
-        steps = ["ingest_alerts", "fire_due_timers", "dispatch_outbox"]
+        steps = ["start_sending", "ingest_alerts", "fire_due_timers", "finish_sending"]
         if not self._periodic_armed:
             steps.insert(0, "arm_periodic")
         for name in steps:

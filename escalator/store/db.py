@@ -23,6 +23,8 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from escalator.store import ids
+
 
 def normalize_url(url: str) -> URL:
     """``postgresql://`` and ``postgres://`` mean psycopg 3 here."""
@@ -146,6 +148,8 @@ class Database:
         self.work = threading.Event()
         writer = self.engine.execution_options(escalator_write=True)
         self._writes = sessionmaker(writer, expire_on_commit=False)
+        if not self.is_postgres:  # new rows' ids known before the flush: see store/ids.py
+            event.listen(self._writes, "before_flush", ids.assign)
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -119,6 +119,7 @@ class TimelineEvent(Base):
 class Timer(Base):
     __tablename__ = "timers"
     __table_args__ = (Index("ix_timers_state_due_at", "state", "due_at"),)
+    __mapper_args__ = {"eager_defaults": False}  # see OutboxMessage
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
@@ -143,6 +144,9 @@ class Timer(Base):
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
+    # the columns with a server default have a Python one too: nothing to read back after an
+    # INSERT, so rows whose ids were taken beforehand are written in one statement a table
+    __mapper_args__ = {"eager_defaults": False}
     __table_args__ = (
         Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
         # finds a message's elders in its queue (same incident, channel and destination)

@@ -283,3 +283,47 @@ def test_a_batch_fired_together_cancels_and_schedules_as_one_timer_at_a_time_wou
             ("t.second", "fired"),  # the cancellation was rolled back with it
             ("t.later", "pending"),
         ]
+
+
+def test_a_round_fires_timers_while_its_messages_are_on_their_way(
+    svc: Services, clock: FakeClock
+) -> None:
+    """A round claims the due messages and starts sending them, fires the due timers while
+    the peers answer, then records the outcomes: the worker does not sit waiting on a peer
+    while timers are due."""
+    key = report(svc)
+    worker = svc.worker("w1")
+    worker.run_once()  # the report's own messages
+    with svc.unit_of_work("santhosh") as ctx:
+        incident = records.load(ctx, key)
+        records.enqueue(
+            ctx,
+            incident=incident,
+            channel="slow",
+            destination="peer",
+            subject="hello",
+            idempotency_key="slow:1",
+        )
+        records.schedule(ctx, incident, "t.mark", ctx.now)
+    sending = threading.Event()
+    answered = threading.Event()
+    seen: list[tuple[bool, bool]] = []
+
+    class SlowPeer:
+        def send(self, message: Outgoing) -> None:
+            sending.set()
+            answered.wait(10)  # the peer takes its time
+
+    def mark(ctx: Ctx, incident: Incident, timer: Timer) -> None:
+        # fired while the message is on its way (old rounds sent only after firing)
+        seen.append((sending.wait(10), answered.is_set()))
+        answered.set()
+
+    worker.outbox.senders = {**worker.outbox.senders, "slow": SlowPeer()}
+    worker.handlers = {**worker.handlers, "t.mark": mark}
+    busy, error = worker.round()
+    assert error is None and busy
+    assert seen == [(True, False)], "the timer fired while the peer had not answered yet"
+    with svc.db.read() as s:
+        state = s.scalars(select(OutboxMessage.state).where(OutboxMessage.channel == "slow"))
+        assert list(state) == ["sent"], "and the outcome was recorded in the same round"

@@ -4,11 +4,14 @@ across transactions, whoever wrote in between."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event, insert, select
 
 from escalator.app import Services
 from escalator.process.alert import opening
 from escalator.store.ids import next_id
-from escalator.store.models import Page
+from escalator.store.models import Page, TimelineEvent
 
 
 def _page(page_id: int | None, incident_id: int) -> Page:
@@ -40,3 +43,41 @@ def test_ids_taken_before_the_write_never_collide(svc: Services) -> None:
         s.flush()
         assert next_id(s, Page) == again + 1
     assert again > first[-1] + 1, "an id written since is not handed out again"
+
+
+def test_a_flush_writes_a_tables_new_rows_in_one_statement_numbered_in_order(
+    svc: Services,
+) -> None:
+    """SQLite cannot return the ids of a multi-row INSERT in order, so new rows get their ids
+    before the flush (``ids.assign``) and go in one executemany; PostgreSQL returns them."""
+    with svc.unit_of_work("santhosh") as ctx:
+        incident_id = opening.report(ctx, title="disk full").id
+    inserts: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO timeline_events"):
+            inserts.append(statement)
+
+    now = datetime.now(UTC)
+    with svc.db.write() as s:
+        # a row the database numbers, written in this transaction before the ORM's
+        s.execute(
+            insert(TimelineEvent).values(
+                incident_id=incident_id, at=now, actor="x", kind="core", note="", data={}
+            )
+        )
+        events = [
+            TimelineEvent(incident_id=incident_id, at=now, actor="x", kind=f"k{n}", note="")
+            for n in range(5)
+        ]
+        s.add_all(events)
+        event.listen(svc.db.engine, "before_cursor_execute", count)
+        try:
+            s.flush()
+        finally:
+            event.remove(svc.db.engine, "before_cursor_execute", count)
+        core_id = s.scalar(select(TimelineEvent.id).where(TimelineEvent.kind == "core"))
+    ids = [e.id for e in events]
+    assert len(inserts) == 1, "five new rows, one statement"
+    assert ids == sorted(ids) and len(set(ids)) == 5, "numbered in the order they were added"
+    assert ids[0] > core_id, "the row written by Core in this transaction is counted"

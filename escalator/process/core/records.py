@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from escalator.domain.lifecycle import Change, IncidentState, Stage, Status
+from escalator.process.core import known
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import NotFound, possible_id
 from escalator.store.models import KEY_PREFIX, Incident, OutboxMessage, TimelineEvent, Timer
@@ -226,7 +227,7 @@ def enqueue(
     root-message update, where only the newest matters)."""
     payload = payload or {}
     if coalesce is not None:
-        waiting = _waiting(ctx, coalesce, tail=merge is not None)
+        waiting = _waiting(ctx, incident, coalesce, tail=merge is not None)
         if waiting is not None:
             waiting.subject, waiting.body = one_line(subject), body
             waiting.payload = merge(waiting.payload, payload) if merge else payload
@@ -262,11 +263,19 @@ def queue_of(message: OutboxMessage) -> tuple[int | None, str, str]:
     return (message.incident_id, message.channel, message.destination)
 
 
-def _waiting(ctx: Ctx, key: str, *, tail: bool) -> OutboxMessage | None:
+def _waiting(ctx: Ctx, incident: Incident | None, key: str, *, tail: bool) -> OutboxMessage | None:
     """The pending, unleased message of ``key`` (the newest of its queue, with ``tail``):
     queued by this transaction, or before it."""
     row = ctx.session.info.get(COALESCING, {}).get(key)
-    if row is None:
+    loaded = None if incident is None else known.rows(ctx.session, OutboxMessage, incident.id)
+    if row is None and loaded is not None:  # the batch read its incidents' waiting messages
+        waiting = [
+            m
+            for m in loaded
+            if m.coalesce_key == key and m.state == "pending" and m.lease_until is None
+        ]
+        row = waiting[-1] if waiting else None
+    elif row is None:
         with ctx.session.no_autoflush:  # what this transaction queued is known without it
             row = ctx.session.scalars(
                 select(OutboxMessage)
@@ -283,6 +292,10 @@ def _waiting(ctx: Ctx, key: str, *, tail: bool) -> OutboxMessage | None:
     queued_here = ctx.session.info.get(TAILS, {}).get(queue_of(row))
     if queued_here is not None:
         return row if queued_here is row else None
+    if loaded is not None:
+        queue = queue_of(row)
+        in_queue = [m for m in loaded if m.state == "pending" and queue_of(m) == queue]
+        return row if in_queue and in_queue[-1] is row else None
     newest = ctx.session.scalar(
         select(func.max(OutboxMessage.id)).where(
             OutboxMessage.state == "pending",

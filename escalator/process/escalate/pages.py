@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalator.domain.durations import format_duration
-from escalator.process.core import announce, signing
+from escalator.process.core import announce, known, signing
 from escalator.process.core.context import Ctx
 from escalator.process.core.notify import notify
 from escalator.process.core.records import cancel_timers, enqueue, schedule
@@ -42,6 +42,10 @@ def pagerduty_destination(ctx: Ctx, incident: Incident, person: str) -> str | No
 
 
 def of(ctx: Ctx, incident: Incident) -> list[Page]:
+    """The incident's pages, oldest first."""
+    loaded = known.rows(ctx.session, Page, incident.id)
+    if loaded is not None:
+        return loaded
     return list(
         ctx.session.scalars(select(Page).where(Page.incident_id == incident.id).order_by(Page.id))
     )

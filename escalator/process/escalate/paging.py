@@ -33,13 +33,7 @@ def page_from(
     Returns the page, or None when the chain ran out (the managers are told)."""
     policy = incident.policy or {}
     steps: list[str] = policy["chains"][chain]
-    already = {
-        p.person
-        for p in ctx.session.scalars(
-            select(Page).where(Page.incident_id == incident.id, Page.chain == chain)
-        )
-        if p.person
-    }
+    already = {p.person for p in pages.of(ctx, incident) if p.chain == chain and p.person}
     asking = incident.owner_person if chain == BRING_IN else None  # not their own help
     ack_within = timedelta(seconds=int(policy["ack_seconds"]))
     for index in range(step, len(steps)):

@@ -20,7 +20,7 @@ from escalator.domain.durations import format_duration
 from escalator.domain.lifecycle import ACTIVE, Stage, Status
 from escalator.domain.permissions import Forbidden
 from escalator.domain.roles import ENGINEERING_COUNCIL, ENGINEERING_MANAGER, SUPPORT_MANAGER
-from escalator.process.core import announce, events, incidents, people
+from escalator.process.core import announce, events, incidents, known, people
 from escalator.process.core.context import SYSTEM, Ctx
 from escalator.process.core.notify import notify
 from escalator.process.core.records import cancel_timers, record, schedule
@@ -45,6 +45,9 @@ def check_member(ctx: Ctx, what: str = "record council decisions") -> None:
 
 
 def case_of(ctx: Ctx, incident: Incident) -> CouncilCase | None:
+    loaded = known.rows(ctx.session, CouncilCase, incident.id)
+    if loaded is not None:
+        return loaded[0] if loaded else None
     return ctx.session.get(CouncilCase, incident.id)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from escalator.process.core import known
 from escalator.process.core.context import Ctx
 from escalator.process.core.errors import NotFound
 from escalator.process.core.records import enqueue
@@ -30,7 +31,12 @@ def label(incident: Incident) -> str:
 
 
 def ticket_of(ctx: Ctx, incident: Incident) -> Ticket | None:
-    return ctx.session.scalars(select(Ticket).where(Ticket.incident_id == incident.id)).first()
+    loaded = known.rows(ctx.session, Ticket, incident.id)
+    if loaded is not None:
+        return loaded[0] if loaded else None
+    return ctx.session.scalars(
+        select(Ticket).where(Ticket.incident_id == incident.id).order_by(Ticket.id).limit(1)
+    ).first()
 
 
 def open_ticket(ctx: Ctx, incident: Incident, event: TimelineEvent, *, url: str = "") -> Ticket:
