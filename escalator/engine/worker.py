@@ -159,7 +159,22 @@ class Worker:
 
     # -- alerts -------------------------------------------------------------------------
     def ingest_alerts(self) -> int:
-        """Turn one batch of stored alert changes into incidents and timeline events."""
+        """Turn one batch of stored alert changes into incidents and timeline events.
+
+        The batch is judged together, in one short write transaction (intake waits for the
+        same write lock on SQLite); if any alert of it raises, the batch is rolled back and
+        judged again one alert at a time, so that the bad one is retried or set aside alone."""
+        try:
+            with self.db.write() as session:
+                return alarms.process_pending(
+                    self._ctx(session, self.clock.now()), limit=self.batch, together=True
+                )
+        except Exception as exc:
+            log.info(
+                "worker %s: a batch of alerts failed together (%s); judging them one by one",
+                self.worker_id,
+                exc,
+            )
         with self.db.write() as session:
             return alarms.process_pending(
                 self._ctx(session, self.clock.now()), limit=self.batch, rng=self.rng
