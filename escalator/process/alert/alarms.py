@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 
-from sqlalchemy import delete, func, insert, or_, select, true
+from sqlalchemy import bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.orm import load_only
 
 from escalator.domain.alerts import AlertStatus
@@ -114,24 +114,37 @@ def _judge_together(ctx: Ctx, alerts: list[Alert]) -> None:
             groups.pop(alert.group_key, None)  # row is gone, and is claimed afresh if needed
         if alert.attempts or alert.retry_at is not None or alert.error is not None:
             alert.attempts, alert.retry_at, alert.error = 0, None, None
-    _insert_events(ctx)
+    _write(ctx, alerts)
     del held  # kept until here: the session's identity map holds them only weakly
 
 
 _EVENT_COLUMNS = tuple(c.name for c in TimelineEvent.__table__.columns if c.name != "id")
+_JUDGMENT = ("pending", "seen_status", "incident_id", "attempts", "retry_at", "error")
+_table = Alert.__table__
+_SAVE_JUDGMENT = (
+    update(_table)
+    .where(_table.c.id == bindparam("alert_id"))
+    .values({name: bindparam(name) for name in _JUDGMENT})
+)
 
 
-def _insert_events(ctx: Ctx) -> None:
-    """Write the batch's new timeline events with one executemany. The ORM would insert them
-    one statement each on SQLite, to read each new id back (SQLite's RETURNING does not keep
-    a multi-row insert's order); nothing here needs their ids, and no row refers to them."""
-    events = [row for row in ctx.session.new if isinstance(row, TimelineEvent)]
-    if not events:
-        return
-    for row in events:
-        ctx.session.expunge(row)
-    values = [{name: getattr(row, name) for name in _EVENT_COLUMNS} for row in events]
-    ctx.session.execute(insert(TimelineEvent.__table__), values)
+def _write(ctx: Ctx, alerts: list[Alert]) -> None:
+    """Write what the batch judged with one executemany for its alerts and one for its new
+    timeline events. The ORM would insert the events one statement each on SQLite, to read
+    each new id back (SQLite's RETURNING does not keep a multi-row insert's order), and
+    compare every alert's attributes to find what changed; nothing here needs the events'
+    ids, and no row refers to them."""
+    session = ctx.session
+    events = [row for row in session.new if isinstance(row, TimelineEvent)]
+    judged = [{"alert_id": a.id, **{name: getattr(a, name) for name in _JUDGMENT}} for a in alerts]
+    for row in (*events, *alerts):  # written below, not by the ORM's flush
+        session.expunge(row)
+    session.flush()  # the rest of what the batch did: incidents opened or resolved, groups
+    if judged:
+        session.execute(_SAVE_JUDGMENT, judged)
+    if events:
+        values = [{name: getattr(row, name) for name in _EVENT_COLUMNS} for row in events]
+        session.execute(insert(TimelineEvent.__table__), values)
 
 
 def _load(ctx: Ctx, ids: set[int]) -> list[Incident]:
