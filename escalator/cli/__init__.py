@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from escalator.api.server import create_app, supervise
+from escalator.api.server import create_app, start_worker
 from escalator.app import Services
 from escalator.cli.admin import integration_app, messages_app, session_app, token_app
 from escalator.cli.backup import backup, restore
@@ -121,13 +121,7 @@ def _serve_processes(svc: Services, host: str, port: int, processes: int) -> Non
     stop = threading.Event()
     worker = None
     if svc.settings.run_worker:
-        worker = threading.Thread(
-            target=supervise,
-            args=(svc.worker(), stop, svc.settings.worker_poll_seconds),
-            name="escalator-worker",
-            daemon=True,
-        )
-        worker.start()
+        worker = start_worker(svc, stop)
     try:
         uvicorn.run(
             "escalator.api.asgi:app",

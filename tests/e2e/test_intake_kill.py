@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx2 as httpx
@@ -18,7 +17,7 @@ from escalator.config.settings import Settings
 from escalator.process.core import integrations
 from escalator.store import migrate
 from escalator.store.models import Alert
-from tests.e2e.live import free_port
+from tests.e2e.live import free_port, wait_up
 
 
 def test_alerts_answered_202_survive_a_sigkill_right_after(
@@ -38,16 +37,7 @@ def test_alerts_answered_202_survive_a_sigkill_right_after(
     base = f"http://127.0.0.1:{port}"
     answered: list[str] = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "escalator serve did not start"
-            time.sleep(0.1)
+        wait_up(proc, f"{base}/healthz")
         with httpx.Client(timeout=30) as client:
             for n in range(20):
                 names = [f"Kill{n}-{k}" for k in range(5)]

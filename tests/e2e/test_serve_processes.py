@@ -18,7 +18,7 @@ from escalator.config.settings import Settings
 from escalator.process.core import integrations
 from escalator.store import migrate
 from escalator.store.models import Alert, WorkerHeartbeat
-from tests.e2e.live import free_port
+from tests.e2e.live import free_port, wait_up
 
 
 def test_serve_with_two_processes_runs_one_worker_and_folds_what_either_takes(
@@ -47,15 +47,7 @@ def test_serve_with_two_processes_runs_one_worker_and_folds_what_either_takes(
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "escalator serve --workers 2 did not become ready"
-            time.sleep(0.1)
+        wait_up(proc, f"{base}/readyz")
         with httpx.Client() as client:  # new connections: the kernel spreads them over both
             for n in range(40):
                 body = {"title": f"disk full on db{n}", "fingerprint": f"disk-{n}"}
