@@ -191,14 +191,20 @@ def setup_db(tmp: Path, kind: str = "alertmanager") -> str:
     return secret
 
 
-def throughput(seconds: int, connections: int) -> dict[str, dict[str, dict[str, float]]]:
-    results: dict[str, dict[str, dict[str, float]]] = {
-        "escalator": {},
-        "escalator_storm": {},
-        "alertmanager": {},
-    }
-    for alerts in (1, 100):
-        for label, worker, groups in (("escalator", False, 1), ("escalator_storm", True, 50)):
+CASES = {"escalator": (False, 1), "escalator_storm": (True, 50)}
+
+
+def throughput(
+    seconds: int,
+    connections: int,
+    shapes: tuple[int, ...] = (1, 100),
+    cases: tuple[str, ...] = ("escalator", "escalator_storm", "alertmanager"),
+) -> dict[str, dict[str, dict[str, float]]]:
+    results: dict[str, dict[str, dict[str, float]]] = {case: {} for case in cases}
+    for alerts in shapes:
+        for label, (worker, groups) in CASES.items():
+            if label not in cases:
+                continue
             with tempfile.TemporaryDirectory() as name:
                 tmp = Path(name)
                 secret = setup_db(tmp)
@@ -214,6 +220,8 @@ def throughput(seconds: int, connections: int) -> dict[str, dict[str, dict[str, 
                     stop(proc)
                 result["stored"] = stored_alerts(tmp)
                 results[label][str(alerts)] = result
+        if "alertmanager" not in cases:
+            continue
         with tempfile.TemporaryDirectory() as name:
             tmp = Path(name)
             port = free_port()
@@ -293,11 +301,56 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
+def _per_second(a: dict[str, float] | None, b: dict[str, float] | None) -> float:
+    if not a or not b or not b["alerts_per_s"]:
+        return float("nan")
+    return a["alerts_per_s"] / b["alerts_per_s"]
+
+
+def report(results: dict[str, dict[str, dict[str, float]]], shapes: tuple[int, ...]) -> None:
+    print(
+        f"{'shape':<16}{'Escalator alerts/s':>20}{'Alertmanager alerts/s':>24}{'ratio':>8}"
+        f"{'Esc p99 ms':>12}{'AM p99 ms':>11}"
+    )
+    for shape in map(str, shapes):
+        esc = results.get("escalator", {}).get(shape)
+        am = results.get("alertmanager", {}).get(shape)
+        storm = results.get("escalator_storm", {}).get(shape)
+        nan = float("nan")
+        print(
+            f"{shape + ' alert(s)/post':<16}{esc['alerts_per_s'] if esc else nan:>20,.0f}"
+            f"{am['alerts_per_s'] if am else nan:>24,.0f}{_per_second(esc, am):>8.2f}"
+            f"{esc['p99_ms'] if esc else nan:>12.1f}{am['p99_ms'] if am else nan:>11.1f}"
+        )
+        for label, run in (("escalator", esc), ("alertmanager", am), ("as users run it", storm)):
+            if run and (run["non_2xx"] or run["socket_errors"]):
+                print(f"   errors ({label}): non-2xx {run['non_2xx']} {run['socket_errors']}")
+        if esc:
+            print(
+                f"   durable check: {esc['stored']:,} alerts in Escalator's database after "
+                f"{esc['posts']:,} posts"
+            )
+        if storm:
+            print(
+                f"   as users run it (worker on, 50 incidents growing): "
+                f"{storm['alerts_per_s']:,.0f} alerts/s ({_per_second(storm, esc):.2f} of intake "
+                f"alone, goal 1.0; {_per_second(storm, am):.2f} x Alertmanager), p99 "
+                f"{storm['p99_ms']:.1f} ms; every alert on its incident {storm['worker_lag_s']} s "
+                f"after the last post; {storm['stored']:,} stored after {storm['posts']:,} posts"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--latency-alerts", type=int, default=50)
+    parser.add_argument("--shapes", default="1,100", help="alerts a post, comma-separated")
+    parser.add_argument(
+        "--cases",
+        default="escalator,escalator_storm,alertmanager",
+        help="escalator (worker off), escalator_storm (as users run it), alertmanager",
+    )
+    parser.add_argument("--latency-alerts", type=int, default=50, help="0: skip the latency run")
     parser.add_argument(
         "--latency-rate",
         type=float,
@@ -308,41 +361,21 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("install wrk: apt-get install wrk")
+    shapes = tuple(int(n) for n in args.shapes.split(","))
+    cases = tuple(args.cases.split(","))
+    if unknown := set(cases) - {*CASES, "alertmanager"}:
+        raise SystemExit(f"unknown cases {sorted(unknown)}")
 
     print(f"machine: {machine()}")
-    results = throughput(args.seconds, args.connections)
-    lat = latency(args.latency_alerts, args.latency_rate)
+    results = throughput(args.seconds, args.connections, shapes, cases)
+    lat = latency(args.latency_alerts, args.latency_rate) if args.latency_alerts else None
     print(f"\nintake, wrk -t2 -c{args.connections} -d{args.seconds}s, every alert unique")
-    print(
-        f"{'shape':<16}{'Escalator alerts/s':>20}{'Alertmanager alerts/s':>24}{'ratio':>8}{'Esc p99 ms':>12}{'AM p99 ms':>11}"
-    )
-    for shape in ("1", "100"):
-        esc, am = results["escalator"][shape], results["alertmanager"][shape]
-        ratio = esc["alerts_per_s"] / am["alerts_per_s"] if am["alerts_per_s"] else float("nan")
+    report(results, shapes)
+    if lat:
         print(
-            f"{shape + ' alert(s)/post':<16}{esc['alerts_per_s']:>20,.0f}{am['alerts_per_s']:>24,.0f}"
-            f"{ratio:>8.2f}{esc['p99_ms']:>12.1f}{am['p99_ms']:>11.1f}"
+            f"\nintake → first Slack request ({lat['delivered']}/{lat['alerts']} alerts at "
+            f"{args.latency_rate:g}/s): p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms"
         )
-        if esc["non_2xx"] or am["non_2xx"] or esc["socket_errors"] or am["socket_errors"]:
-            print(
-                f"   errors: escalator non-2xx {esc['non_2xx']} {esc['socket_errors']}; alertmanager non-2xx {am['non_2xx']} {am['socket_errors']}"
-            )
-        print(
-            f"   durable check: {esc['stored']:,} alerts in Escalator's database after {esc['posts']:,} posts"
-        )
-        storm = results["escalator_storm"][shape]
-        kept_pace = (
-            storm["alerts_per_s"] / esc["alerts_per_s"] if esc["alerts_per_s"] else float("nan")
-        )
-        print(
-            f"   as users run it (worker on, 50 incidents growing): {storm['alerts_per_s']:,.0f} alerts/s "
-            f"({kept_pace:.2f} of intake alone, goal 1.0; {storm['alerts_per_s'] / am['alerts_per_s']:.2f} x Alertmanager), "
-            f"p99 {storm['p99_ms']:.1f} ms; every alert on its incident {storm['worker_lag_s']} s after the last post"
-        )
-    print(
-        f"\nintake → first Slack request ({lat['delivered']}/{lat['alerts']} alerts at {args.latency_rate:g}/s): "
-        f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms"
-    )
     if args.json:
         args.json.write_text(
             json.dumps({"machine": machine(), "throughput": results, "latency": lat}, indent=2)

@@ -78,6 +78,18 @@ def supervise(worker: Worker, stop: threading.Event, poll_seconds: float) -> Non
             stop.wait(5)
 
 
+def start_worker(svc: Services, stop: threading.Event) -> threading.Thread:
+    """The worker in a supervised thread of this process, until ``stop`` is set."""
+    thread = threading.Thread(
+        target=supervise,
+        args=(svc.worker(), stop, svc.settings.worker_poll_seconds),
+        name="escalator-worker",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
 def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
     with_worker = svc.settings.run_worker if run_worker is None else run_worker
 
@@ -95,13 +107,7 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
         if svc.settings.slack_app_token is not None:  # Slack's requests over Socket Mode
             slack_socket = socket_mode.start(svc, stop)
         if with_worker:
-            thread = threading.Thread(
-                target=supervise,
-                args=(svc.worker(), stop, svc.settings.worker_poll_seconds),
-                name="escalator-worker",
-                daemon=True,
-            )
-            thread.start()
+            thread = start_worker(svc, stop)
         try:
             yield
         finally:

@@ -7,6 +7,7 @@ stderr, and so do errors, with a non-zero exit code.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -17,7 +18,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from escalator.api.server import create_app
+from escalator.api.server import create_app, start_worker
+from escalator.app import Services
 from escalator.cli.admin import integration_app, messages_app, session_app, token_app
 from escalator.cli.backup import backup, restore
 from escalator.cli.common import acting, err, fail, out, services
@@ -101,18 +103,39 @@ def serve(
     bind_port = port or svc.settings.port
     processes = workers or svc.settings.server_processes
     err.print(f"Escalator on http://{bind_host}:{bind_port}  (API docs at /docs)", highlight=False)
-    if processes > 1:  # each process builds its own app from the environment
-        svc.db.dispose()
+    if processes > 1:
+        _serve_processes(svc, bind_host, bind_port, processes)
+    else:
+        uvicorn.run(create_app(svc), host=bind_host, port=bind_port, log_level="info")
+
+
+def _serve_processes(svc: Services, host: str, port: int, processes: int) -> None:
+    """``processes`` server processes share the port, each building its app from the
+    environment, and none of them runs a worker: the one worker runs here, in the process
+    that supervises them. On SQLite two workers would take turns at the one write lock
+    against each other and against intake; on PostgreSQL more workers are started with
+    ``escalator worker``. This worker learns of new alerts by NOTIFY on PostgreSQL, and by
+    looking every ``ESCALATOR_WORKER_POLL_SECONDS`` on SQLite."""
+    svc.db.dispose()
+    os.environ["ESCALATOR_RUN_WORKER"] = "false"  # read by the server processes' settings
+    stop = threading.Event()
+    worker = None
+    if svc.settings.run_worker:
+        worker = start_worker(svc, stop)
+    try:
         uvicorn.run(
             "escalator.api.asgi:app",
             factory=True,
-            host=bind_host,
-            port=bind_port,
+            host=host,
+            port=port,
             workers=processes,
             log_level="info",
         )
-    else:
-        uvicorn.run(create_app(svc), host=bind_host, port=bind_port, log_level="info")
+    finally:
+        stop.set()
+        svc.db.work.set()  # an idle worker wakes to stop
+        if worker is not None:
+            worker.join(timeout=10)
 
 
 def _logging() -> None:

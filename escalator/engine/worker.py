@@ -57,6 +57,10 @@ TIMER_ATTEMPTS = 5  # a handler that raises this often is set aside as failed
 BEAT_EVERY = timedelta(seconds=5)  # heartbeat writes, at most
 IDLE_MAX = 10.0  # seconds an idle worker sleeps at most when NOTIFY wakes it for new work
 FORGET_AFTER = timedelta(days=7)  # heartbeats of workers gone this long are dropped
+# a round that only folded a few alerts waits this long before the next: under a storm of
+# small posts the worker folds them in fewer, bigger batches (a fixed cost each), and leaves
+# intake the GIL and SQLite's write lock in between
+ALERT_GATHER = 0.05
 
 
 class WorkerStuck(Exception):
@@ -151,6 +155,7 @@ class Worker:
         self._started_at: datetime | None = None
         self._last_progress: datetime | None = None
         self._failures = 0
+        self._folded = 0  # alerts folded by the last ingest_alerts
 
     def _ctx(self, session: Session, now: datetime) -> Ctx:
         return Ctx(
@@ -164,11 +169,29 @@ class Worker:
 
     # -- alerts -------------------------------------------------------------------------
     def ingest_alerts(self) -> int:
-        """Turn one batch of stored alert changes into incidents and timeline events."""
+        """Turn one batch of stored alert changes into incidents and timeline events.
+
+        The batch is judged together, in one short write transaction (intake waits for the
+        same write lock on SQLite); if any alert of it raises, the batch is rolled back and
+        judged again one alert at a time, so that the bad one is retried or set aside alone."""
+        self._folded = 0
+        try:
+            with self.db.write() as session:
+                self._folded = alarms.process_pending(
+                    self._ctx(session, self.clock.now()), limit=self.batch, together=True
+                )
+                return self._folded
+        except Exception as exc:
+            log.info(
+                "worker %s: a batch of alerts failed together (%s); judging them one by one",
+                self.worker_id,
+                exc,
+            )
         with self.db.write() as session:
-            return alarms.process_pending(
+            self._folded = alarms.process_pending(
                 self._ctx(session, self.clock.now()), limit=self.batch, rng=self.rng
             )
+            return self._folded
 
     # -- timers -------------------------------------------------------------------------
     def fire_due_timers(self) -> int:
@@ -405,6 +428,8 @@ class Worker:
                     stop.wait(pause)
                 elif not busy and not stop.is_set():
                     wake.wait(self._until_due(longest, poll_seconds))
+                elif busy == self._folded < self.batch:  # only a few alerts: gather more
+                    stop.wait(ALERT_GATHER)
         finally:
             if listener is not None:
                 listener.close()

@@ -134,3 +134,18 @@ def claim_group(session: Session, group_key: str, now: Any) -> AlertGroup:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return session.scalars(query).one()
+
+
+def claim_groups(session: Session, group_keys: Sequence[str], now: Any) -> dict[str, AlertGroup]:
+    """:func:`claim_group` for many keys in two statements, locked in ``group_key`` order."""
+    keys = sorted(set(group_keys))
+    if not keys:
+        return {}
+    stmt = dialect_insert(session, AlertGroup.__table__).on_conflict_do_nothing(
+        index_elements=["group_key"]
+    )
+    session.execute(stmt, [{"group_key": k, "incident_id": None, "opened_at": now} for k in keys])
+    query = select(AlertGroup).where(AlertGroup.group_key.in_(keys)).order_by(AlertGroup.group_key)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {group.group_key: group for group in session.scalars(query)}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx2 as httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -35,3 +37,19 @@ def serving(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def wait_up(proc: subprocess.Popen[bytes], url: str, seconds: float = 60) -> None:
+    """Wait until ``url`` answers 200, failing if ``proc`` exits first (with its output)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc.poll() is not None:
+            output = proc.stdout.read().decode() if proc.stdout else ""
+            raise AssertionError(f"{proc.args} exited with {proc.returncode}: {output}")
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{url} did not answer 200 in {seconds:g} s"
+        time.sleep(0.1)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx2 as httpx
 
-from tests.e2e.live import free_port
+from tests.e2e.live import free_port, wait_up
 
 
 def test_serve_starts_on_a_fresh_database_and_serves_console_and_docs(tmp_path: Path) -> None:
@@ -30,16 +29,7 @@ def test_serve_starts_on_a_fresh_database_and_serves_console_and_docs(tmp_path: 
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "escalator serve did not become ready"
-            time.sleep(0.1)
+        wait_up(proc, f"{base}/readyz")
         assert httpx.get(f"{base}/docs").status_code == 200
         login = httpx.get(f"{base}/", follow_redirects=True)
         assert login.url.path == "/login" and "API token" in login.text
