@@ -155,7 +155,7 @@ class Worker:
         self._started_at: datetime | None = None
         self._last_progress: datetime | None = None
         self._failures = 0
-        self._folded = 0  # alerts folded by the last ingest_alerts
+        self._did: dict[str, int] = {}  # what each step of the last round did
 
     def _ctx(self, session: Session, now: datetime) -> Ctx:
         return Ctx(
@@ -174,13 +174,11 @@ class Worker:
         The batch is judged together, in one short write transaction (intake waits for the
         same write lock on SQLite); if any alert of it raises, the batch is rolled back and
         judged again one alert at a time, so that the bad one is retried or set aside alone."""
-        self._folded = 0
         try:
             with self.db.write() as session:
-                self._folded = alarms.process_pending(
+                return alarms.process_pending(
                     self._ctx(session, self.clock.now()), limit=self.batch, together=True
                 )
-                return self._folded
         except Exception as exc:
             log.info(
                 "worker %s: a batch of alerts failed together (%s); judging them one by one",
@@ -188,10 +186,9 @@ class Worker:
                 exc,
             )
         with self.db.write() as session:
-            self._folded = alarms.process_pending(
+            return alarms.process_pending(
                 self._ctx(session, self.clock.now()), limit=self.batch, rng=self.rng
             )
-            return self._folded
 
     # -- timers -------------------------------------------------------------------------
     def fire_due_timers(self) -> int:
@@ -343,9 +340,12 @@ class Worker:
         return self._sending.claimed if self._sending is not None else 0
 
     def finish_sending(self) -> int:
+        """Record what :meth:`start_sending` sent. When nothing was on its way, send what this
+        round made at once (a new alert's first Slack message waits for no other round)."""
         sending, self._sending = self._sending, None
-        if sending is not None:
-            self.outbox.finish(sending)
+        if sending is None:
+            return self.dispatch_outbox()
+        self.outbox.finish(sending)
         return 0  # counted when they were claimed
 
     # -- loop ---------------------------------------------------------------------------
@@ -370,9 +370,11 @@ class Worker:
         steps = ["start_sending", "ingest_alerts", "fire_due_timers", "finish_sending"]
         if not self._periodic_armed:
             steps.insert(0, "arm_periodic")
+        self._did = {}
         for name in steps:
             try:
-                done += getattr(self, name)() or 0
+                self._did[name] = getattr(self, name)() or 0
+                done += self._did[name]
             except Exception as exc:  # the database restarting, a deadlock victim, a bug
                 log.exception("worker %s: %s failed; again next round", self.worker_id, name)
                 errors.append(f"{name}: {type(exc).__name__}: {exc}"[:2000])
@@ -428,13 +430,24 @@ class Worker:
                     stop.wait(pause)
                 elif not busy and not stop.is_set():
                     wake.wait(self._until_due(longest, poll_seconds))
-                elif busy == self._folded < self.batch:  # only a few alerts: gather more
+                elif self._only_a_few_alerts():
                     stop.wait(ALERT_GATHER)
         finally:
             if listener is not None:
                 listener.close()
             self._stopped()
         log.info("worker %s stopped", self.worker_id)
+
+    def _only_a_few_alerts(self) -> bool:
+        """The last round folded a few alerts (less than a batch) and had no timers to fire
+        and no earlier messages to send: the next round may wait a moment to gather more."""
+        did = self._did
+        folded = did.get("ingest_alerts", 0)
+        return (
+            0 < folded < self.batch
+            and not did.get("fire_due_timers")
+            and not did.get("start_sending")
+        )
 
     def _until_due(self, longest: float, poll_seconds: float) -> float:
         """Seconds until the next timer, retry or message is due (at most ``longest``). What

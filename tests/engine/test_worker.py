@@ -327,3 +327,33 @@ def test_a_round_fires_timers_while_its_messages_are_on_their_way(
     with svc.db.read() as s:
         state = s.scalars(select(OutboxMessage.state).where(OutboxMessage.channel == "slow"))
         assert list(state) == ["sent"], "and the outcome was recorded in the same round"
+
+
+def test_what_a_round_makes_is_sent_in_that_round_when_nothing_else_was_on_its_way(
+    svc: Services, clock: FakeClock, recorder: Recorder
+) -> None:
+    """A round sends the messages it finds at its start while it fires timers; when there
+    were none, what its alerts and timers made is sent before the round ends, so a new
+    incident's first message does not wait for another round."""
+    key = report(svc)
+    worker = svc.worker("w1")
+    worker.run_once()
+    with svc.unit_of_work("santhosh") as ctx:
+        records.schedule(ctx, records.load(ctx, key), "t.tell", ctx.now + timedelta(minutes=1))
+
+    def tell(ctx: Ctx, incident: Incident, timer: Timer) -> None:
+        records.enqueue(
+            ctx,
+            incident=incident,
+            channel="console",
+            destination="santhosh",
+            subject="told by the timer",
+            idempotency_key="t.tell:1",
+        )
+
+    worker.handlers = {**worker.handlers, "t.tell": tell}
+    recorder.attempts.clear()
+    clock.advance(timedelta(minutes=2))
+    busy, error = worker.round()
+    assert error is None and busy
+    assert [m.subject for m in recorder.attempts] == ["told by the timer"], "sent this round"
