@@ -31,6 +31,7 @@ from escalator.api import (
 from escalator.api.flood import FloodGate
 from escalator.api.intake import Intake
 from escalator.api.intake import router as intake_router
+from escalator.api.intake_path import IntakePath
 from escalator.api.security_headers import SecurityHeaders
 from escalator.app import Services
 from escalator.engine.worker import Worker
@@ -130,6 +131,7 @@ def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
         docs_url=None,  # served below from the package's own Swagger UI, not a CDN
     )
     app.state.services = svc
+    app.add_middleware(IntakePath)  # inside the security headers (added next: outside it)
     app.add_middleware(
         SecurityHeaders,
         docs_paths=(DOCS, app.redoc_url, app.swagger_ui_oauth2_redirect_url),

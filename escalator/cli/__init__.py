@@ -106,7 +106,13 @@ def serve(
     if processes > 1:
         _serve_processes(svc, bind_host, bind_port, processes)
     else:
-        uvicorn.run(create_app(svc), host=bind_host, port=bind_port, log_level="info")
+        uvicorn.run(
+            create_app(svc),
+            host=bind_host,
+            port=bind_port,
+            log_level="info",
+            access_log=svc.settings.access_log,
+        )
 
 
 def _serve_processes(svc: Services, host: str, port: int, processes: int) -> None:
@@ -130,6 +136,7 @@ def _serve_processes(svc: Services, host: str, port: int, processes: int) -> Non
             port=port,
             workers=processes,
             log_level="info",
+            access_log=svc.settings.access_log,
         )
     finally:
         stop.set()
