@@ -1,14 +1,9 @@
 """The worker: takes in stored alerts, fires due timers and delivers outbox messages.
 
-Timers: a batch of due rows is claimed and fired inside one transaction together with all
-the effects of its handlers, so an effect happens exactly when its timer is marked fired. On
-PostgreSQL the claim is ``FOR UPDATE SKIP LOCKED``: several workers split the due rows, and a
-worker killed mid-batch loses nothing (its transaction rolls back and its rows come due again).
-
-One bad item never stops the others: a timer whose handler raises (and an alert change that
-cannot be judged) is rolled back alone, tried again with backoff, and after a few tries set
-aside as failed with its reason, on its incident's timeline and in ``/metrics``. Messages:
-see ``engine/outbox.py``.
+Timers: see ``engine/firing.py``; messages: ``engine/outbox.py``. One bad item never stops
+the others: a timer whose handler raises (and an alert change that cannot be judged) is rolled
+back alone, tried again with backoff, and after a few tries set aside as failed with its
+reason, on its incident's timeline and in ``/metrics``.
 
 A round claims the due messages and starts sending them, takes in stored alerts and fires the
 due timers while the peers answer, then records the messages' outcomes: the process does not
@@ -32,28 +27,24 @@ from datetime import datetime, timedelta
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from escalator.config.process import Process
 from escalator.domain.durations import format_duration
-from escalator.domain.retry import backoff
 from escalator.engine.clock import Clock
+from escalator.engine.firing import Firing
 from escalator.engine.handlers import ARMERS, HANDLERS, TimerHandler
 from escalator.engine.outbox import Dispatcher, Sending
 from escalator.engine.senders import Sender
 from escalator.process.alert import alarms
-from escalator.process.core import known, queries
+from escalator.process.core import queries
 from escalator.process.core.context import SYSTEM, Channels, Ctx, Links
-from escalator.process.core.records import FIRING, apply_cancels, defer_cancels, record
 from escalator.store.db import WORK_CHANNEL, Database
-from escalator.store.models import Incident, Timer, WorkerHeartbeat
+from escalator.store.models import WorkerHeartbeat
 
 log = logging.getLogger("escalator.worker")
 
-LOADED = "worker_incidents"  # session.info: the batch's incidents, loaded in one query
-LATE_MS = 5000  # a timer fired later than this says so on its incident's timeline
-TIMER_ATTEMPTS = 5  # a handler that raises this often is set aside as failed
 BEAT_EVERY = timedelta(seconds=5)  # heartbeat writes, at most
 IDLE_MAX = 10.0  # seconds an idle worker sleeps at most when NOTIFY wakes it for new work
 FORGET_AFTER = timedelta(days=7)  # heartbeats of workers gone this long are dropped
@@ -95,20 +86,6 @@ class _Listener:
         self.thread.join(timeout=5)
 
 
-def _say_late(ctx: Ctx, incident: Incident, timer: Timer) -> None:
-    """After downtime, timers fire in order, each telling how late it is."""
-    late = format_duration(timedelta(seconds=(timer.late_ms or 0) // 1000))
-    log.warning("timer %s (%s) fired %s late", timer.id, timer.kind, late)
-    record(
-        ctx,
-        incident,
-        "timer_late",
-        note=f"{timer.kind} was due {timer.due_at:%Y-%m-%d %H:%M:%S} UTC and fired {late} late "
-        "(workers down or behind)",
-        data={"timer": timer.id, "late_ms": timer.late_ms},
-    )
-
-
 class Worker:
     def __init__(
         self,
@@ -132,11 +109,19 @@ class Worker:
         self.clock = clock
         self.senders = senders
         self.worker_id = worker_id
-        self.batch = batch
-        self.handlers = handlers
+        self._batch = batch
         self.rng = rng or random.Random()
         self.channels = channels or Channels()
         self.links = links or Links()
+        self.firing = Firing(
+            db,
+            clock=clock,
+            handlers=handlers,
+            worker_id=worker_id,
+            batch=batch,
+            rng=self.rng,
+            ctx_for=self._ctx,
+        )
         self.outbox = Dispatcher(
             db,
             clock=clock.now,
@@ -191,141 +176,25 @@ class Worker:
             )
 
     # -- timers -------------------------------------------------------------------------
+    @property
+    def batch(self) -> int:
+        return self._batch
+
+    @batch.setter
+    def batch(self, batch: int) -> None:  # alerts and timers taken a round at most
+        self._batch = self.firing.batch = batch
+
+    @property
+    def handlers(self) -> Mapping[str, TimerHandler]:
+        return self.firing.handlers
+
+    @handlers.setter
+    def handlers(self, handlers: Mapping[str, TimerHandler]) -> None:
+        self.firing.handlers = handlers
+
     def fire_due_timers(self) -> int:
-        """Fire one batch of due timers; returns how many were claimed.
-
-        The batch is first fired together: no savepoint per timer, and rows written in one
-        flush per incident rather than one per query (the costly part of a burst). If any
-        timer of it raises, the whole transaction rolls back and the batch is fired again
-        one timer at a time, each in a savepoint of its own, so that the bad one is retried
-        or set aside alone and the others fire."""
-        try:
-            return self._fire_batch(together=True)
-        except Exception as exc:
-            log.info(
-                "worker %s: a batch of timers failed together (%s); firing them one by one",
-                self.worker_id,
-                exc,
-            )
-            return self._fire_batch(together=False)
-
-    def _fire_batch(self, *, together: bool) -> int:
-        now = self.clock.now()
-        with self.db.write() as session:
-            query = (
-                select(Timer)
-                .where(
-                    Timer.state == "pending",
-                    Timer.due_at <= now,
-                    or_(Timer.retry_at.is_(None), Timer.retry_at <= now),
-                )
-                .order_by(Timer.due_at, Timer.id)
-                .limit(self.batch)
-            )
-            if self.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            timers = list(session.scalars(query).all())
-            if not timers:
-                return 0
-            # lock incidents in one global order so that two workers never deadlock, and load
-            # them in one query instead of one per timer
-            timers.sort(key=lambda t: (t.incident_id or 0, t.due_at, t.id))
-            ids = sorted({t.incident_id for t in timers if t.incident_id is not None})
-            if ids:
-                incidents = select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id)
-                if self.db.is_postgres:
-                    incidents = incidents.with_for_update()
-                # the session's identity map holds them weakly: keep them while firing
-                session.info[LOADED] = session.scalars(incidents).all()
-            firing: dict[int | None, list[Timer]] = {}
-            for timer in timers:
-                firing.setdefault(timer.incident_id, []).append(timer)
-            session.info[FIRING] = firing  # cancel_timers keeps them up to date
-            ctx = self._ctx(session, now)  # the time the batch was claimed at
-            if not together:
-                for timer in timers:
-                    self._fire(ctx, timer)
-                return len(timers)
-            defer_cancels(session)
-            if ids:  # what the handlers look up about these incidents, a query a table
-                known.load(session, ids)
-
-            def write() -> None:  # what the batch did so far: cancellations first
-                apply_cancels(session, now)
-                session.flush()
-
-            with session.no_autoflush:
-                previous: Timer | None = None
-                for timer in timers:
-                    # what an earlier timer of the same incident (or a timer of no incident)
-                    # wrote is flushed before the next one looks
-                    if previous is not None and (
-                        timer.incident_id is None
-                        or timer.incident_id == previous.incident_id
-                        or previous.incident_id is None
-                    ):
-                        write()
-                    self._fire_one(ctx, timer)
-                    previous = timer
-                write()
-        return len(timers)
-
-    def _fire(self, ctx: Ctx, timer: Timer) -> None:
-        """Fire ``timer`` in a savepoint of its own: a handler that raises is rolled back
-        alone, and the timer retried with backoff or set aside."""
-        if timer.state != "pending":  # cancelled by an earlier timer of this batch
-            return
-        try:
-            with ctx.session.begin_nested():
-                self._fire_one(ctx, timer)
-        except Exception as exc:  # a broken handler must not stop the other timers
-            log.exception("timer %s (%s) failed", timer.id, timer.kind)
-            # what it cancelled of the batch in hand was rolled back with it
-            for other in ctx.session.info.get(FIRING, {}).get(timer.incident_id, ()):
-                if other is not timer and other.state == "cancelled":
-                    ctx.session.refresh(other)
-            timer.attempts += 1
-            error = f"{type(exc).__name__}: {exc}"
-            if timer.attempts >= TIMER_ATTEMPTS:
-                self._set_aside(ctx, timer, error)
-            else:
-                timer.error = error
-                timer.retry_at = ctx.now + backoff(timer.attempts, jitter=self.rng.random())
-
-    def _fire_one(self, ctx: Ctx, timer: Timer) -> None:
-        """Run ``timer``'s handler and mark it fired (what it does raises to the caller)."""
-        if timer.state != "pending":  # cancelled by an earlier timer of this batch
-            return
-        timer.late_ms = int((ctx.now - timer.due_at).total_seconds() * 1000)
-        handler = self.handlers.get(timer.kind)
-        if handler is None:
-            self._set_aside(ctx, timer, f"no handler for timer kind {timer.kind!r}")
-            return
-        incident = None
-        if timer.incident_id is not None:
-            incident = ctx.session.get(Incident, timer.incident_id)  # loaded (and locked) above
-            if incident is None:
-                raise LookupError(f"timer {timer.id}: no incident {timer.incident_id}")
-            if timer.late_ms > LATE_MS and not timer.attempts:
-                _say_late(ctx, incident, timer)
-        handler(ctx, incident, timer)  # type: ignore[arg-type]
-        timer.state, timer.fired_at, timer.fired_by = "fired", ctx.now, self.worker_id
-
-    def _set_aside(self, ctx: Ctx, timer: Timer, error: str) -> None:
-        """A timer that cannot fire: failed, with its reason, on its incident's timeline."""
-        timer.state, timer.error = "failed", error
-        timer.fired_at, timer.fired_by = ctx.now, self.worker_id
-        log.error("timer %s (%s) set aside: %s", timer.id, timer.kind, error)
-        incident = ctx.session.get(Incident, timer.incident_id) if timer.incident_id else None
-        if incident is not None:
-            record(
-                ctx,
-                incident,
-                "timer_failed",
-                note=f"{timer.kind} (due {timer.due_at:%Y-%m-%d %H:%M} UTC) could not fire "
-                f"after {timer.attempts or 1} tries: {error}",
-                data={"timer": timer.id},
-            )
+        """Fire one batch of due timers; returns how many were claimed (``engine/firing.py``)."""
+        return self.firing.fire_due()
 
     # -- outbox -------------------------------------------------------------------------
     def dispatch_outbox(self) -> int:

@@ -48,7 +48,7 @@ def _burst(svc: Services, clock: FakeClock, *, together: bool) -> tuple[list[Any
     clock.advance(timedelta(hours=1))
     worker = svc.worker()
     with selects(svc) as seen:
-        fired = worker.fire_due_timers() if together else worker._fire_batch(together=False)
+        fired = worker.fire_due_timers() if together else worker.firing.fire_batch(together=False)
     assert fired >= BATCH
     left = []
     with svc.db.read() as s:
