@@ -6,7 +6,8 @@ without FastAPI's routing, dependency solving, exception middleware and response
 which cost about as much CPU as the handler itself (py-spy of ``escalator serve`` under wrk).
 Everything else goes on to the app as before. The answers are the same: the handler is the
 same function, and an error it raises is answered by the handler the app registered for it
-(``api/problems.py``), so a bad secret or body gets the same problem+json either way. The
+(``api/problems.py``), so a bad secret or body gets the same problem+json either way; an
+unexpected error is answered 500 problem+json (with the security headers) and logged. The
 route stays declared on the app, for ``/docs``.
 
 It sits inside the security-headers middleware, so its answers carry them too.
@@ -33,7 +34,7 @@ class IntakePath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
+        path = _route_path(scope)
         if scope["type"] == "http" and scope["method"] == "POST" and path.startswith(PREFIX):
             kind = path[len(PREFIX) :]
             if kind and "/" not in kind:
@@ -53,6 +54,15 @@ class IntakePath:
             else:
                 response = await handler(request, exc)
         await response(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path the app's router matches: without the root path a proxy serves us under."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path
 
 
 def _handler_for(app: Any, exc: Exception) -> Any:

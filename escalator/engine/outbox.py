@@ -16,8 +16,10 @@ Order and fairness:
 * A message that must wait alone (a Slack reply before its root is posted) does not hold
   back its destination.
 
-Delivery is at least once. Each outcome is recorded as soon as its send returns, so a worker
-killed mid-batch re-sends only what was in flight (at most one message per destination);
+Delivery is at least once. Each outcome is recorded as soon as its send returns (within
+``RECORD_WITHIN``; on SQLite, once the write lock is free: a worker's round fires timers while
+its messages are on their way, and a firing batch holds the lock until it commits), so a
+worker killed mid-batch re-sends only what was in flight or not recorded yet;
 the idempotency key travels with every try (PagerDuty ``dedup_key``, a JIRA label, Slack
 message metadata looked up before a retried post, a stable email Message-ID).
 """
@@ -29,7 +31,7 @@ import queue
 import random
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,12 +73,10 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Sending:
-    """A claimed batch on its way: how many messages, in how many destination groups, and
-    where their outcomes arrive (None once a group is done)."""
+    """A claimed batch on its way: how many messages, and the recording of their outcomes."""
 
     claimed: int
-    groups: int
-    results: queue.SimpleQueue[Outcome | None]
+    recorded: Future[None]
 
 
 def _update_by_id(session: Session, changes: list[dict[str, Any]]) -> None:
@@ -140,6 +140,7 @@ class Dispatcher:
         # destinations that failed or are over their rate, and until when they wait
         self.paused: dict[Destination, datetime] = {}
         self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="send")
+        self.recorder = ThreadPoolExecutor(1, thread_name_prefix="record")
 
     def dispatch(self) -> int:
         """Claim one batch of queue heads, send them, record each outcome; returns how many
@@ -148,8 +149,9 @@ class Dispatcher:
         return self.finish(sending) if sending is not None else 0
 
     def start(self) -> Sending | None:
-        """Claim one batch of queue heads and start sending them (in the pool's threads); the
-        caller may do other work meanwhile, then :meth:`finish`. None: nothing was due."""
+        """Claim one batch of queue heads and start sending them (in the pool's threads), and
+        recording their outcomes as they come back (in a thread of its own); the caller may
+        do other work meanwhile, then :meth:`finish`. None: nothing was due."""
         claimed, lease_until = self._claim()
         if not claimed:
             return None
@@ -159,12 +161,18 @@ class Dispatcher:
         results: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         for group in groups.values():
             self.pool.submit(self._send_group, group, lease_until, results)
-        return Sending(len(claimed), len(groups), results)
+        return Sending(len(claimed), self.recorder.submit(self._collect, results, len(groups)))
 
     def finish(self, sending: Sending) -> int:
-        """Wait for what :meth:`start` sent and record every outcome (together, as they come
-        back); returns how many messages were claimed."""
-        results, running = sending.results, sending.groups
+        """Wait until every outcome of what :meth:`start` sent is recorded (an error recording
+        them is raised here); returns how many messages were claimed."""
+        sending.recorded.result()
+        return sending.claimed
+
+    def _collect(self, results: queue.SimpleQueue[Outcome | None], running: int) -> None:
+        """Record outcomes together as they come back, until every group is done. On
+        PostgreSQL this goes on while the worker fires timers; on SQLite each record waits
+        for the write lock, which a firing batch holds until it commits."""
         while running:
             ready = [results.get()]
             waited_until = time.monotonic() + RECORD_WITHIN
@@ -175,7 +183,6 @@ class Dispatcher:
                     break
             running -= ready.count(None)
             self._record([outcome for outcome in ready if outcome is not None])
-        return sending.claimed
 
     # -- claim --------------------------------------------------------------------------
     def _claim(self) -> tuple[list[Outgoing], datetime]:
@@ -395,3 +402,4 @@ class Dispatcher:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        self.recorder.shutdown(wait=True)

@@ -35,10 +35,9 @@ def next_id(session: Session, model: type[Base]) -> int:
             )
         )
     taken = _taken(session)
-    last = taken.get(table.name)
-    if last is None:
-        with session.no_autoflush:  # the rows not written yet took their ids here too
-            last = session.scalar(select(func.max(table.c.id))) or 0
+    with session.no_autoflush:  # the rows not written yet took their ids here too
+        stored = session.scalar(select(func.max(table.c.id))) or 0
+    last = max(stored, taken.get(table.name, 0))  # a Core INSERT since is counted too
     taken[table.name] = last + 1
     return last + 1
 

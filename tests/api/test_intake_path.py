@@ -11,6 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from escalator.api import intake
+from escalator.api.server import create_app
+from escalator.app import Services
 
 PROBLEM = "application/problem+json"
 ALERT = {"alerts": [{"status": "firing", "labels": {"alertname": "X"}}]}
@@ -64,3 +66,13 @@ def test_a_broken_intake_handler_answers_a_500_problem(
     assert answer.status_code == 500
     assert answer.headers["content-type"] == PROBLEM
     assert "a bug" not in answer.text, "no internals in the answer"
+
+
+def test_behind_a_proxy_prefix_intake_still_takes_the_short_path(
+    wired: Services, integration: Callable[[str], str], routed: list[bool]
+) -> None:
+    secret = integration("alertmanager")
+    with TestClient(create_app(wired, run_worker=False), root_path="/escalator") as client:
+        ok = client.post(f"/escalator/api/v1/intake/alertmanager?token={secret}", json=ALERT)
+    assert ok.status_code == 202
+    assert routed == [False]

@@ -357,3 +357,50 @@ def test_what_a_round_makes_is_sent_in_that_round_when_nothing_else_was_on_its_w
     busy, error = worker.round()
     assert error is None and busy
     assert [m.subject for m in recorder.attempts] == ["told by the timer"], "sent this round"
+
+
+def test_on_postgresql_what_was_delivered_is_recorded_while_the_round_fires(
+    svc: Services, clock: FakeClock
+) -> None:
+    """The outcomes of the messages on their way are recorded as they come back, while the
+    round fires timers, so a worker that dies mid-firing does not send them again. (On
+    SQLite the recording waits for the write lock the firing batch holds.)"""
+    if not svc.db.is_postgres:
+        pytest.skip("SQLite records once the firing batch has committed")
+    key = report(svc)
+    worker = svc.worker("w1")
+    worker.run_once()
+    with svc.unit_of_work("santhosh") as ctx:
+        incident = records.load(ctx, key)
+        records.enqueue(
+            ctx,
+            incident=incident,
+            channel="peer",
+            destination="x",
+            subject="hello",
+            idempotency_key="peer:1",
+        )
+        records.schedule(ctx, incident, "t.look", ctx.now)
+    seen: list[str] = []
+    firing = threading.Event()
+
+    class Peer:
+        def send(self, message: Outgoing) -> None:
+            firing.wait(10)  # answers once the batch (which read the incident's rows) fires
+
+    def look(ctx: Ctx, incident: Incident, timer: Timer) -> None:
+        firing.set()
+        stop = threading.Event()
+        for _ in range(200):  # the peer answers now; its outcome is recorded meanwhile
+            with svc.db.read() as s:
+                state = s.scalar(select(OutboxMessage.state).where(OutboxMessage.channel == "peer"))
+            if state == "sent":
+                break
+            stop.wait(0.05)
+        seen.append(state or "")
+
+    worker.outbox.senders = {**worker.outbox.senders, "peer": Peer()}
+    worker.handlers = {**worker.handlers, "t.look": look}
+    busy, error = worker.round()
+    assert error is None and busy
+    assert seen == ["sent"], "recorded while the timer was still firing"

@@ -12,10 +12,11 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
 
 from escalator.app import Services
-from escalator.process.core import records
+from escalator.process.core import known, records
 from escalator.store.models import OutboxMessage, Page, TimelineEvent, Timer
 from tests.escalation.conftest import escalated
 from tests.fakes import FakeClock
@@ -110,3 +111,25 @@ def test_a_batch_reads_its_incidents_once_and_leaves_what_one_at_a_time_would(
     for table in LOOKED_UP:
         assert seen_together[table] == 1, f"{table}: read once for the batch"
         assert seen_one_by_one[table] >= BATCH, f"{table}: read per timer one at a time"
+
+
+def test_on_postgresql_the_waiting_messages_a_batch_may_rewrite_are_not_claimed_meanwhile(
+    paging: Services,
+) -> None:
+    """A batch may fold a newer text into a message still waiting (coalescing); on
+    PostgreSQL it holds those rows, so another worker's claim (SKIP LOCKED) leaves them
+    until the batch commits instead of sending the old text."""
+    if not paging.db.is_postgres:
+        pytest.skip("SQLite's one writer holds them all")
+    incident_id = records.incident_id(escalated(paging))
+    with paging.db.write() as session:
+        known.load(session, [incident_id])
+        waiting = [m.id for m in known.rows(session, OutboxMessage, incident_id) or []]
+        assert waiting, "the escalation left messages waiting"
+        with paging.db.engine.connect() as other:
+            claimable = other.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.id.in_(waiting))
+                .with_for_update(skip_locked=True)
+            ).all()
+        assert claimable == []

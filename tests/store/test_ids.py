@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, func, insert, select
 
 from escalator.app import Services
 from escalator.process.alert import opening
@@ -81,3 +81,23 @@ def test_a_flush_writes_a_tables_new_rows_in_one_statement_numbered_in_order(
     assert len(inserts) == 1, "five new rows, one statement"
     assert ids == sorted(ids) and len(set(ids)) == 5, "numbered in the order they were added"
     assert ids[0] > core_id, "the row written by Core in this transaction is counted"
+
+
+def test_an_id_taken_after_a_core_insert_counts_that_row(svc: Services) -> None:
+    with svc.unit_of_work("santhosh") as ctx:
+        incident_id = opening.report(ctx, title="disk full").id
+    with svc.db.write() as s:
+        first = next_id(s, Page)
+        s.add(_page(first, incident_id))
+        s.flush()
+        s.execute(insert(Page).values(**_row(incident_id)))  # numbered by the database
+        core_id = s.scalar(select(func.max(Page.id)))
+        again = next_id(s, Page)
+        s.add(_page(again, incident_id))
+        s.flush()  # no collision
+    assert again > core_id > first
+
+
+def _row(incident_id: int) -> dict[str, Any]:
+    page = _page(None, incident_id)
+    return {c.key: getattr(page, c.key) for c in Page.__table__.columns if c.key != "id"}

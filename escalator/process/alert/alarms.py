@@ -148,9 +148,14 @@ def _write(ctx: Ctx, alerts: list[Alert]) -> None:
 
 
 def _load(ctx: Ctx, ids: set[int]) -> list[Incident]:
+    """The batch's incidents, locked on PostgreSQL (in id order, as the timer batches lock
+    them): a person resolving one meanwhile is waited for, not judged against stale state."""
     if not ids:
         return []
-    return list(ctx.session.scalars(select(Incident).where(Incident.id.in_(sorted(ids)))))
+    query = select(Incident).where(Incident.id.in_(sorted(ids))).order_by(Incident.id)
+    if ctx.is_postgres:
+        query = query.with_for_update()
+    return list(ctx.session.scalars(query))
 
 
 def _active(ctx: Ctx, incident_id: int | None) -> Incident | None:

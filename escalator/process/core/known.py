@@ -1,8 +1,8 @@
 """What a worker's batch of timers will read about its incidents, read once for the batch.
 
 Firing a timer reads a few rows of its incident besides the incident itself: its pages, its
-ticket, its council case, the messages of it still waiting to be sent. One query each per
-timer was most of the cost of a burst (6,000 acknowledgement timeouts are 24,000 such
+ticket, its council case, the messages of it still waiting (and not on their way). One query
+each per timer was most of the cost of a burst (6,000 acknowledgement timeouts are 24,000 such
 queries); :func:`load` reads them for the whole batch in one query per table, and the lookups
 below answer from what it read. Rows added to the session afterwards (a page opened by an
 earlier timer of the batch) join what is known as they are added, and deleted ones leave, so
@@ -18,20 +18,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import and_, event, select
 from sqlalchemy.orm import Session
 
 from escalator.store.models import CouncilCase, OutboxMessage, Page, Ticket
 
 KNOWN = "known_rows"  # session.info: model -> incident id -> its rows
 
-# the tables read for a batch, and which of their rows (waiting messages only: the sent ones
-# are history)
+# the tables read for a batch, and which of their rows: of the messages, those waiting and
+# not on their way (the ones a newer message may be folded into). A message on its way is the
+# oldest waiting one of its queue (only queue heads are claimed), so leaving those out changes
+# no answer about which waiting message is the newest of its queue.
 _TABLES: dict[type[Any], Any] = {
     Page: None,
     Ticket: None,
     CouncilCase: None,
-    OutboxMessage: OutboxMessage.state == "pending",
+    OutboxMessage: and_(OutboxMessage.state == "pending", OutboxMessage.lease_until.is_(None)),
 }
 
 
@@ -44,6 +46,12 @@ def load(session: Session, incident_ids: Iterable[int]) -> None:
         query = select(model).where(model.incident_id.in_(ids))
         if only is not None:
             query = query.where(only)
+        if model is OutboxMessage and session.get_bind().dialect.name == "postgresql":
+            # a waiting message may take a newer one's text (coalescing): locked, another
+            # worker's claim (SKIP LOCKED) leaves it until this batch commits, instead of
+            # sending the old text while the batch writes the new one over it. (Messages on
+            # their way are not locked: their outcomes are recorded while the batch fires.)
+            query = query.order_by(OutboxMessage.id).with_for_update()
         for row in session.scalars(query):
             rows[row.incident_id].append(row)
         known[model] = rows

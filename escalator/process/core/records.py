@@ -276,17 +276,20 @@ def _waiting(ctx: Ctx, incident: Incident | None, key: str, *, tail: bool) -> Ou
         ]
         row = waiting[-1] if waiting else None
     elif row is None:
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.coalesce_key == key,
+                OutboxMessage.state == "pending",
+                OutboxMessage.lease_until.is_(None),
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+        if ctx.is_postgres:  # not claimed by another worker while this one rewrites it
+            query = query.with_for_update()
         with ctx.session.no_autoflush:  # what this transaction queued is known without it
-            row = ctx.session.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.coalesce_key == key,
-                    OutboxMessage.state == "pending",
-                    OutboxMessage.lease_until.is_(None),
-                )
-                .order_by(OutboxMessage.id.desc())
-                .limit(1)
-            ).first()
+            row = ctx.session.scalars(query).first()
     if row is None or not tail:
         return row
     queued_here = ctx.session.info.get(TAILS, {}).get(queue_of(row))
