@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib import resources
 
 from fastapi import FastAPI
@@ -91,35 +92,59 @@ def start_worker(svc: Services, stop: threading.Event) -> threading.Thread:
     return thread
 
 
-def create_app(svc: Services, *, run_worker: bool | None = None) -> FastAPI:
+@dataclass
+class Background:
+    """What ``serve`` runs beside answering requests: the worker, the inbound SMTP listener
+    and Slack's Socket Mode (each when configured), until :meth:`close`."""
+
+    svc: Services
+    stop: threading.Event
+    worker: threading.Thread | None
+    smtp: SmtpListener | None
+    slack: threading.Thread | None
+
+    def close(self) -> None:
+        self.stop.set()
+        self.svc.db.work.set()  # an idle worker wakes to stop
+        if self.worker is not None:
+            self.worker.join(timeout=10)
+        if self.slack is not None:
+            self.slack.join(timeout=10)
+        if self.smtp is not None:
+            self.smtp.stop()
+
+
+def start_background(svc: Services, *, with_worker: bool) -> Background:
+    stop = threading.Event()
+    smtp = email_receiver(svc) if svc.settings.inbound_smtp_port else None
+    if smtp is not None:
+        smtp.start()
+    slack = None
+    if svc.settings.slack_app_token is not None:  # Slack's requests over Socket Mode
+        slack = socket_mode.start(svc, stop)
+    worker = start_worker(svc, stop) if with_worker else None
+    return Background(svc, stop, worker, smtp, slack)
+
+
+def create_app(
+    svc: Services, *, run_worker: bool | None = None, background: bool = True
+) -> FastAPI:
+    """The API and the console. ``background``: also run the worker (unless ``run_worker``
+    or ESCALATOR_RUN_WORKER says not to), the SMTP listener and Socket Mode while serving;
+    ``serve --workers N`` runs those once, in the process that supervises the N servers."""
     with_worker = svc.settings.run_worker if run_worker is None else run_worker
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.install()
-        stop = threading.Event()
-        thread = None
         app.state.intake = Intake(svc)
         app.state.flood = FloodGate(svc.process.spec.intake.rate_limit, svc.clock)
-        smtp = email_receiver(svc) if svc.settings.inbound_smtp_port else None
-        if smtp:
-            smtp.start()
-        slack_socket = None
-        if svc.settings.slack_app_token is not None:  # Slack's requests over Socket Mode
-            slack_socket = socket_mode.start(svc, stop)
-        if with_worker:
-            thread = start_worker(svc, stop)
+        running = start_background(svc, with_worker=with_worker) if background else None
         try:
             yield
         finally:
-            stop.set()
-            svc.db.work.set()  # an idle worker wakes to stop
-            if thread is not None:
-                thread.join(timeout=10)
-            if slack_socket is not None:
-                slack_socket.join(timeout=10)
-            if smtp:
-                smtp.stop()
+            if running is not None:
+                running.close()
             app.state.intake.close()
 
     app = FastAPI(

@@ -18,7 +18,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from escalator.api.server import create_app, start_worker
+from escalator.api.asgi import SUPERVISED
+from escalator.api.server import create_app, start_background
 from escalator.app import Services
 from escalator.cli.admin import integration_app, messages_app, session_app, token_app
 from escalator.cli.backup import backup, restore
@@ -117,17 +118,15 @@ def serve(
 
 def _serve_processes(svc: Services, host: str, port: int, processes: int) -> None:
     """``processes`` server processes share the port, each building its app from the
-    environment, and none of them runs a worker: the one worker runs here, in the process
-    that supervises them. On SQLite two workers would take turns at the one write lock
-    against each other and against intake; on PostgreSQL more workers are started with
-    ``escalator worker``. This worker learns of new alerts by NOTIFY on PostgreSQL, and by
-    looking every ``ESCALATOR_WORKER_POLL_SECONDS`` on SQLite."""
+    environment, and none of them runs a worker, the SMTP listener or Socket Mode: those run
+    once, here, in the process that supervises them (N SMTP listeners cannot share a port,
+    and on SQLite two workers would take turns at the one write lock against each other and
+    against intake; on PostgreSQL more workers are started with ``escalator worker``). The
+    worker learns of new alerts by NOTIFY on PostgreSQL, and by looking every
+    ``ESCALATOR_WORKER_POLL_SECONDS`` on SQLite."""
     svc.db.dispose()
-    os.environ["ESCALATOR_RUN_WORKER"] = "false"  # read by the server processes' settings
-    stop = threading.Event()
-    worker = None
-    if svc.settings.run_worker:
-        worker = start_worker(svc, stop)
+    os.environ[SUPERVISED] = "1"  # read by the server processes' app factory
+    running = start_background(svc, with_worker=svc.settings.run_worker)
     try:
         uvicorn.run(
             "escalator.api.asgi:app",
@@ -139,10 +138,8 @@ def _serve_processes(svc: Services, host: str, port: int, processes: int) -> Non
             access_log=svc.settings.access_log,
         )
     finally:
-        stop.set()
-        svc.db.work.set()  # an idle worker wakes to stop
-        if worker is not None:
-            worker.join(timeout=10)
+        running.close()
+        os.environ.pop(SUPERVISED, None)
 
 
 def _logging() -> None:

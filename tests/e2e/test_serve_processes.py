@@ -1,10 +1,12 @@
 """`escalator serve --workers N`: N server processes share the port and the work, and exactly
 one worker runs among them, so SQLite keeps one writer of the worker's kind and every timer
-fires once; alerts posted to any process are folded by it."""
+fires once; alerts posted to any process are folded by it. The SMTP listener runs once too
+(N of them could not share its port)."""
 
 from __future__ import annotations
 
 import os
+import smtplib
 import subprocess
 import sys
 import time
@@ -29,12 +31,13 @@ def test_serve_with_two_processes_runs_one_worker_and_folds_what_either_takes(
     migrate.upgrade(svc.db)
     with svc.unit_of_work("dinesh") as ctx:
         _, secret = integrations.create(ctx, kind="generic", name="nagios")
-    port = free_port()
+    port, smtp_port = free_port(), free_port()
     env = {
         **os.environ,
         "ESCALATOR_DATABASE_URL": url,
         "ESCALATOR_PORT": str(port),
         "ESCALATOR_WORKER_POLL_SECONDS": "0.1",
+        "ESCALATOR_INBOUND_SMTP_PORT": str(smtp_port),
     }
     env.pop("ESCALATOR_PROCESS_FILE", None)
     env.pop("ESCALATOR_RUN_WORKER", None)
@@ -68,6 +71,8 @@ def test_serve_with_two_processes_runs_one_worker_and_folds_what_either_takes(
         with svc.db.read() as s:
             workers = s.scalars(select(WorkerHeartbeat.worker_id)).all()
         assert len(workers) == 1, f"one worker among the server processes, not {workers}"
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as smtp:  # one listener, up
+            assert smtp.noop()[0] == 250
     finally:
         proc.terminate()
         output = proc.communicate(timeout=30)[0].decode()
