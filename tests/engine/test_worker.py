@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from escalator.app import Services
 from escalator.engine.senders import Outgoing, PermanentFailure, TemporaryFailure
+from escalator.engine.worker import Worker
 from escalator.process.alert import opening
 from escalator.process.core import incidents, queries, records
 from escalator.process.core.context import Ctx
@@ -285,26 +286,33 @@ def test_a_batch_fired_together_cancels_and_schedules_as_one_timer_at_a_time_wou
         ]
 
 
+def _a_message_and_a_timer(svc: Services, channel: str, kind: str) -> Worker:
+    """An incident with one message waiting for ``channel`` and a timer of ``kind`` due now
+    (the report's own messages already sent); the worker to run them."""
+    key = report(svc)
+    worker = svc.worker("w1")
+    worker.run_once()
+    with svc.unit_of_work("santhosh") as ctx:
+        incident = records.load(ctx, key)
+        records.enqueue(
+            ctx,
+            incident=incident,
+            channel=channel,
+            destination="peer",
+            subject="hello",
+            idempotency_key=f"{channel}:1",
+        )
+        records.schedule(ctx, incident, kind, ctx.now)
+    return worker
+
+
 def test_a_round_fires_timers_while_its_messages_are_on_their_way(
     svc: Services, clock: FakeClock
 ) -> None:
     """A round claims the due messages and starts sending them, fires the due timers while
     the peers answer, then records the outcomes: the worker does not sit waiting on a peer
     while timers are due."""
-    key = report(svc)
-    worker = svc.worker("w1")
-    worker.run_once()  # the report's own messages
-    with svc.unit_of_work("santhosh") as ctx:
-        incident = records.load(ctx, key)
-        records.enqueue(
-            ctx,
-            incident=incident,
-            channel="slow",
-            destination="peer",
-            subject="hello",
-            idempotency_key="slow:1",
-        )
-        records.schedule(ctx, incident, "t.mark", ctx.now)
+    worker = _a_message_and_a_timer(svc, "slow", "t.mark")
     sending = threading.Event()
     answered = threading.Event()
     seen: list[tuple[bool, bool]] = []
@@ -367,20 +375,7 @@ def test_on_postgresql_what_was_delivered_is_recorded_while_the_round_fires(
     SQLite the recording waits for the write lock the firing batch holds.)"""
     if not svc.db.is_postgres:
         pytest.skip("SQLite records once the firing batch has committed")
-    key = report(svc)
-    worker = svc.worker("w1")
-    worker.run_once()
-    with svc.unit_of_work("santhosh") as ctx:
-        incident = records.load(ctx, key)
-        records.enqueue(
-            ctx,
-            incident=incident,
-            channel="peer",
-            destination="x",
-            subject="hello",
-            idempotency_key="peer:1",
-        )
-        records.schedule(ctx, incident, "t.look", ctx.now)
+    worker = _a_message_and_a_timer(svc, "peer", "t.look")
     seen: list[str] = []
     firing = threading.Event()
 
