@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, func, inspect, select, text
+from sqlalchemy import Integer, Table, func, inspect, select, text
 from sqlalchemy.orm import Session, UOWTransaction
 
 from escalator.store.models import Base
@@ -34,12 +34,18 @@ def next_id(session: Session, model: type[Base]) -> int:
                 {"table": table.name},
             )
         )
+    return _reserve(session, table, 1)
+
+
+def _reserve(session: Session, table: Table, count: int) -> int:
+    """The first of ``count`` ids for ``table``, one past both the largest stored (a row a
+    Core INSERT wrote since is counted too) and the last this transaction handed out. Asked
+    on the connection: no autoflush (the rows not written yet took their ids here too)."""
     taken = _taken(session)
-    with session.no_autoflush:  # the rows not written yet took their ids here too
-        stored = session.scalar(select(func.max(table.c.id))) or 0
-    last = max(stored, taken.get(table.name, 0))  # a Core INSERT since is counted too
-    taken[table.name] = last + 1
-    return last + 1
+    stored = session.connection().scalar(select(func.max(table.c.id))) or 0
+    first = max(stored, taken.get(table.name, 0)) + 1
+    taken[table.name] = first + count - 1
+    return first
 
 
 def _taken(session: Session) -> dict[str, int]:
@@ -55,21 +61,14 @@ def assign(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
     """SQLite, before a flush: give the new rows that have no id yet theirs, table by table,
     in the order they were added. The largest stored id is read afresh at each flush, so a row
     written by a Core INSERT in this transaction is counted too."""
-    new: dict[Any, list[Any]] = {}
+    new: dict[Table, list[Any]] = {}
     for obj in session.new:
         state = inspect(obj)
         key = state.mapper.primary_key
         numbered = len(key) == 1 and isinstance(key[0].type, Integer) and key[0].key == "id"
         if numbered and obj.id is None:
             new.setdefault(state.mapper.local_table, []).append(state)
-    if not new:
-        return
-    taken = _taken(session)
-    connection = session.connection()
     for table, states in new.items():
-        stored = connection.scalar(select(func.max(table.c.id))) or 0
-        last = max(stored, taken.get(table.name, 0))
-        for state in sorted(states, key=lambda s: s.insert_order):
-            last += 1
-            state.obj().id = last
-        taken[table.name] = last
+        first = _reserve(session, table, len(states))
+        for offset, state in enumerate(sorted(states, key=lambda s: s.insert_order)):
+            state.obj().id = first + offset
