@@ -13,9 +13,10 @@ from escalator.app import Services
 from escalator.integrations.inbound import alertmanager, cloudwatch, forum, generic
 from escalator.integrations.inbound.common import PayloadError
 from escalator.integrations.inbound.email import parse_email
-from escalator.process.alert import alarms, customer, intake
+from escalator.process.alert import alarms, customer
 from escalator.process.core.context import SYSTEM
 from tests import payloads
+from tests.engine.test_alert_folding import store
 
 STORE = settings(
     max_examples=40,
@@ -25,14 +26,7 @@ STORE = settings(
 
 
 def keep_alerts(svc: Services, alerts: list) -> None:
-    with svc.db.write() as session:
-        intake.save_alerts(
-            session,
-            alerts,
-            integration_id=None,
-            group_by=svc.process.spec.intake.group_by,
-            now=svc.clock.now(),
-        )
+    store(svc, alerts)
     with svc.unit_of_work(SYSTEM) as ctx:
         alarms.process_pending(ctx)
 
